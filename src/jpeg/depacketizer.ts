@@ -1,0 +1,341 @@
+/**
+ * RFC 2435 receive side: reassembles RTP/JPEG packets into complete JFIF-less JPEG frames.
+ *
+ * Behaviour (notes/rfc2435-rtcp.md §1.5, §1.9):
+ * - a frame starts only at fragment offset 0; every later packet must continue exactly at
+ *   the bytes received so far, carry the same RTP timestamp and SSRC; any mismatch drops
+ *   the whole frame (never a partial JPEG);
+ * - a new offset-0 packet while a frame is open means the marker packet was lost: the open
+ *   frame is dropped, the new one starts;
+ * - payload bytes are kept as subarrays of the packets until the marker, then copied once
+ *   into one exact-size Buffer (header + scan + EOI only if missing);
+ * - types 0/1 and 64/65 (restart header in every packet) are supported; other types are
+ *   counted and dropped; Q 0 and 100..127 are reserved and dropped;
+ * - Q 128..254 tables are cached per Q (Length 0 then reuses them); Q 255 is never cached.
+ *
+ * Dimensions: the constructor's width/height are a manual override and always win (needed
+ * for FFmpeg senders that write the size modulo 2048 when it exceeds 2040). `setDimensions`
+ * (SDP a=x-dimensions / a=framesize) and the ONVIF 0xFFD8 extension SOF are used only when
+ * the packet says 0.
+ */
+import { parseRtpPacket, type RtpPacket } from '../rtp/packet';
+import { jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
+import { qTablesForQ } from './tables';
+import { countRestartMarkers, guessRestartInterval } from './restart-repair';
+import { onvifFrameInfo } from './onvif';
+
+export interface JpegFrame {
+  jpeg: Buffer;
+  width: number;
+  height: number;
+  rtpTimestamp: number;
+  ssrc: number;
+}
+
+export interface JpegDepacketizerOptions {
+  /** manual size override in pixels (both needed); wins over the packet's size */
+  width?: number;
+  height?: number;
+  /** largest JPEG emitted, bytes (default 16 MiB); bigger frames are dropped and counted */
+  maxFrameBytes?: number;
+  /**
+   * Write a DRI for type 0/1 frames whose scan contains RSTn markers (sender dropped the
+   * restart header; see restart-repair.ts). Default true.
+   */
+  repairRestartMarkers?: boolean;
+}
+
+export interface DepacketizerStats {
+  packets: number;
+  invalidPackets: number;
+  framesEmitted: number;
+  framesDropped: number;
+  unsupportedType: number;
+  badQ: number;
+  badTables: number;
+  oversize: number;
+  lostFragments: number;
+  timestampChanges: number;
+  dimensionsMissing: number;
+  /** frames given a DRI by the RST-without-restart-header repair */
+  restartRepaired: number;
+}
+
+interface QTables {
+  luma: Uint8Array;
+  chroma: Uint8Array | null;
+}
+
+const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+
+/** Narrows a 16-bit table to 8-bit when every entry fits (T.81 wants Pq=0 for 8-bit samples). */
+function tableFromWire(src: Buffer, sixteen: boolean): Uint8Array {
+  if (!sixteen) return Uint8Array.from(src.subarray(0, 64));
+  let fits = true;
+  for (let i = 0; i < 64; i++) if (src[2 * i] !== 0) { fits = false; break; }
+  if (!fits) return Uint8Array.from(src.subarray(0, 128));
+  const out = new Uint8Array(64);
+  for (let i = 0; i < 64; i++) out[i] = src[2 * i + 1]!;
+  return out;
+}
+
+export class JpegDepacketizer {
+  readonly stats: DepacketizerStats = {
+    packets: 0, invalidPackets: 0, framesEmitted: 0, framesDropped: 0, unsupportedType: 0,
+    badQ: 0, badTables: 0, oversize: 0, lostFragments: 0, timestampChanges: 0,
+    dimensionsMissing: 0, restartRepaired: 0,
+  };
+
+  private readonly overrideW: number;
+  private readonly overrideH: number;
+  private readonly maxFrameBytes: number;
+  private readonly repair: boolean;
+  private sdpW = 0;
+  private sdpH = 0;
+  /** Q 128..254 → tables last received in-band (RFC 2435 §3.1.8 static mapping) */
+  private readonly qCache = new Map<number, QTables>();
+  /** size from the last ONVIF SOF: "width=height=0 means reuse previous SOF" */
+  private onvifW = 0;
+  private onvifH = 0;
+
+  // Frame in progress.
+  private open = false;
+  private fTs = 0;
+  private fSsrc = 0;
+  private fType: 0 | 1 = 1;
+  private fW = 0;
+  private fH = 0;
+  private fDri = 0;
+  private fTables: QTables | null = null;
+  private fBytes = 0;
+  private fHeaderBound = 0;
+  private readonly fragments: Buffer[] = [];
+  /** timestamp of the last dropped frame: its remaining packets are skipped quietly */
+  private skipping = false;
+  private skipTs = 0;
+  private skipSsrc = 0;
+
+  constructor(opts: JpegDepacketizerOptions = {}) {
+    const w = opts.width ?? 0;
+    const h = opts.height ?? 0;
+    const ok = Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0 && w <= 0xffff && h <= 0xffff;
+    this.overrideW = ok ? w : 0;
+    this.overrideH = ok ? h : 0;
+    const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
+    this.maxFrameBytes = Number.isFinite(max) && max > 0 ? max : DEFAULT_MAX_FRAME;
+    this.repair = opts.repairRestartMarkers ?? true;
+  }
+
+  /** Out-of-band size (SDP), used when packets carry width/height 0. Invalid values clear it. */
+  setDimensions(width: number, height: number): void {
+    const ok = Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0 && width <= 0xffff && height <= 0xffff;
+    this.sdpW = ok ? width : 0;
+    this.sdpH = ok ? height : 0;
+  }
+
+  /** Whole RTP packet, arrival order. Never throws. */
+  push(rtpPacket: Buffer): JpegFrame | null {
+    const pkt = parseRtpPacket(rtpPacket);
+    if (!pkt) {
+      this.stats.packets++;
+      this.stats.invalidPackets++;
+      return null;
+    }
+    return this.pushPacket(pkt);
+  }
+
+  /** Already-parsed packet (after the sequencer). Never throws. */
+  pushPacket(pkt: RtpPacket): JpegFrame | null {
+    this.stats.packets++;
+    const pl = pkt.payload;
+    if (pl.length < 8) { this.stats.invalidPackets++; return null; }
+    const offset = (pl[1]! << 16) | (pl[2]! << 8) | pl[3]!;
+    const type = pl[4]!;
+    const q = pl[5]!;
+    let p = 8;
+
+    if (offset !== 0) return this.continueFrame(pkt, offset, type, p);
+
+    // ---- offset 0: a new frame starts. An open frame here lost its marker packet.
+    if (this.open) this.dropFrame(true);
+    this.skipping = false;
+
+    let dri = 0;
+    if (type < 128 && (type & 0x40)) {
+      // §3.1.7 restart marker header, before any quantization table header.
+      if (pl.length < p + 4) return this.rejectStart(pkt, 'invalidPackets');
+      dri = pl.readUInt16BE(p);
+      if (dri === 0) return this.rejectStart(pkt, 'invalidPackets');
+      p += 4;
+    }
+    if (type >= 128 || (type & 0x3f) > 1) return this.rejectStart(pkt, 'unsupportedType');
+    const baseType = (type & 0x3f) as 0 | 1;
+    if (q === 0 || (q >= 100 && q <= 127)) return this.rejectStart(pkt, 'badQ');
+
+    let tables: QTables | null;
+    if (q < 100) {
+      const t = qTablesForQ(q)!;
+      tables = { luma: t.luma, chroma: t.chroma };
+    } else {
+      // §3.1.8 quantization table header: MBZ, precision, length, table data.
+      if (pl.length < p + 4) return this.rejectStart(pkt, 'invalidPackets');
+      const precision = pl[p + 1]!;
+      const length = pl.readUInt16BE(p + 2);
+      p += 4;
+      if (p + length > pl.length) return this.rejectStart(pkt, 'invalidPackets'); // MUST discard
+      if (length === 0) {
+        tables = q === 255 ? null : (this.qCache.get(q) ?? null); // Q=255 + Length 0 is forbidden
+        if (!tables) return this.rejectStart(pkt, 'badTables');
+      } else {
+        const size0 = precision & 1 ? 128 : 64;
+        const size1 = precision & 2 ? 128 : 64;
+        if (length < size0) return this.rejectStart(pkt, 'badTables');
+        const luma = tableFromWire(pl.subarray(p, p + size0), (precision & 1) !== 0);
+        // One table (Length 64, FFmpeg default): chroma uses table 0. Extra tables are ignored.
+        const chroma = length >= size0 + size1 ? tableFromWire(pl.subarray(p + size0, p + size0 + size1), (precision & 2) !== 0) : null;
+        tables = { luma, chroma };
+        if (q < 255) this.qCache.set(q, tables);
+        p += length;
+      }
+    }
+
+    let width = pl[6]! * 8;
+    let height = pl[7]! * 8;
+    if (pkt.extensionProfile === 0xffd8 && pkt.extension) {
+      const info = onvifFrameInfo(pkt.extension);
+      if (info) { this.onvifW = info.width; this.onvifH = info.height; }
+    }
+    if (this.overrideW) {
+      width = this.overrideW;
+      height = this.overrideH;
+    } else if (width === 0 || height === 0) {
+      if (this.onvifW) { width = this.onvifW; height = this.onvifH; }
+      else if (this.sdpW) { width = this.sdpW; height = this.sdpH; }
+      else return this.rejectStart(pkt, 'dimensionsMissing');
+    }
+
+    this.open = true;
+    this.fTs = pkt.timestamp;
+    this.fSsrc = pkt.ssrc;
+    this.fType = baseType;
+    this.fW = width;
+    this.fH = height;
+    this.fDri = dri;
+    this.fTables = tables;
+    this.fBytes = 0;
+    this.fHeaderBound = jpegHeaderLength({ type: baseType, width, height, luma: tables.luma, chroma: tables.chroma, restartInterval: 1 });
+    return this.append(pkt, p);
+  }
+
+  private continueFrame(pkt: RtpPacket, offset: number, type: number, p: number): JpegFrame | null {
+    if (!this.open) {
+      // Rest of a frame already dropped, or a frame whose first packet we never saw.
+      if (!(this.skipping && this.skipTs === pkt.timestamp && this.skipSsrc === pkt.ssrc)) {
+        this.stats.lostFragments++;
+        this.stats.framesDropped++;
+        this.skip(pkt);
+      }
+      return null;
+    }
+    if (pkt.ssrc !== this.fSsrc || pkt.timestamp !== this.fTs) {
+      if (pkt.ssrc === this.fSsrc) this.stats.timestampChanges++;
+      else this.stats.lostFragments++;
+      this.dropFrame(false);
+      // This packet belongs to another frame whose start we did not see.
+      this.skip(pkt);
+      return null;
+    }
+    if (offset !== this.fBytes) {
+      this.stats.lostFragments++;
+      this.dropFrame(false);
+      this.skip(pkt);
+      return null;
+    }
+    if (type < 128 && (type & 0x40)) {
+      if (pkt.payload.length < p + 4) { this.stats.invalidPackets++; this.dropFrame(false); this.skip(pkt); return null; }
+      p += 4;
+    }
+    return this.append(pkt, p);
+  }
+
+  private append(pkt: RtpPacket, p: number): JpegFrame | null {
+    const frag = pkt.payload.subarray(p);
+    if (frag.length) {
+      this.fBytes += frag.length;
+      if (this.fHeaderBound + this.fBytes + 2 > this.maxFrameBytes) {
+        this.stats.oversize++;
+        this.dropFrame(false);
+        this.skip(pkt);
+        return null;
+      }
+      this.fragments.push(frag);
+    }
+    return pkt.marker ? this.finish() : null;
+  }
+
+  private finish(): JpegFrame | null {
+    const frags = this.fragments;
+    if (this.fBytes === 0) { this.dropFrame(false); return null; }
+    // EOI only if the scan does not already end with FF D9 (both bytes checked; the pair may
+    // straddle two fragments).
+    const last = frags[frags.length - 1]!;
+    const b1 = last[last.length - 1];
+    const b0 = last.length >= 2 ? last[last.length - 2] : frags.length >= 2 ? frags[frags.length - 2]![frags[frags.length - 2]!.length - 1] : undefined;
+    const hasEoi = b0 === 0xff && b1 === 0xd9;
+    let dri = this.fDri;
+    if (dri === 0 && this.repair) {
+      const markers = countRestartMarkers(frags);
+      if (markers > 0) {
+        dri = guessRestartInterval(this.fW, this.fH, this.fType, markers);
+        if (dri) this.stats.restartRepaired++;
+      }
+    }
+    const t = this.fTables!;
+    const hp: JpegHeaderParams = { type: this.fType, width: this.fW, height: this.fH, luma: t.luma, chroma: t.chroma, restartInterval: dri };
+    const total = jpegHeaderLength(hp) + this.fBytes + (hasEoi ? 0 : 2);
+    if (total > this.maxFrameBytes) {
+      this.stats.oversize++;
+      this.dropFrame(false);
+      return null;
+    }
+    const out = Buffer.allocUnsafe(total);
+    let o = writeJpegHeader(hp, out, 0);
+    for (const f of frags) { f.copy(out, o); o += f.length; }
+    if (!hasEoi) { out[o] = 0xff; out[o + 1] = 0xd9; }
+    const frame: JpegFrame = { jpeg: out, width: this.fW, height: this.fH, rtpTimestamp: this.fTs, ssrc: this.fSsrc };
+    this.stats.framesEmitted++;
+    this.resetFrame();
+    // Late duplicates of this frame's packets are ignored quietly.
+    this.skipping = true;
+    this.skipTs = frame.rtpTimestamp;
+    this.skipSsrc = frame.ssrc;
+    return frame;
+  }
+
+  /** A first packet was rejected: count it and skip the rest of its frame quietly. */
+  private rejectStart(pkt: RtpPacket, counter: 'invalidPackets' | 'unsupportedType' | 'badQ' | 'badTables' | 'dimensionsMissing'): null {
+    this.stats[counter]++;
+    this.stats.framesDropped++;
+    this.skip(pkt);
+    return null;
+  }
+
+  private skip(pkt: RtpPacket): void {
+    this.skipping = true;
+    this.skipTs = pkt.timestamp;
+    this.skipSsrc = pkt.ssrc;
+  }
+
+  private dropFrame(lostMarker: boolean): void {
+    if (lostMarker) this.stats.lostFragments++;
+    this.stats.framesDropped++;
+    this.resetFrame();
+  }
+
+  private resetFrame(): void {
+    this.open = false;
+    this.fragments.length = 0;
+    this.fBytes = 0;
+    this.fTables = null;
+  }
+}

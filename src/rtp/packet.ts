@@ -1,0 +1,61 @@
+/**
+ * RTP fixed header view (RFC 3550 §5.1) with the validity checks of Appendix A.1 that a
+ * single packet allows. No copies: payload and extension are subarrays of the input.
+ */
+
+export interface RtpPacket {
+  marker: boolean;
+  payloadType: number;
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  /** subarray of the input (no copy), padding removed */
+  payload: Buffer;
+  /** 16-bit "defined by profile" field of the header extension, -1 when there is none */
+  extensionProfile: number;
+  /** extension data after the 4-byte extension header (subarray), null when there is none */
+  extension: Buffer | null;
+}
+
+/**
+ * Parses one RTP packet. Never throws; returns null when the packet is not valid RTP:
+ * version ≠ 2, shorter than the header it announces (CSRCs, extension), or a padding count
+ * of 0 or larger than what follows the header (RFC 3550 §5.1 P bit, A.1).
+ */
+export function parseRtpPacket(buf: Buffer): RtpPacket | null {
+  const len = buf.length;
+  if (len < 12) return null;
+  const b0 = buf[0]!;
+  if (b0 >> 6 !== 2) return null;
+  let off = 12 + (b0 & 0x0f) * 4; // skip CSRC list
+  if (off > len) return null;
+  let extensionProfile = -1;
+  let extension: Buffer | null = null;
+  if (b0 & 0x10) {
+    // §5.3.1: 16-bit profile field, 16-bit length in 32-bit words excluding this 4-byte header.
+    if (off + 4 > len) return null;
+    extensionProfile = buf.readUInt16BE(off);
+    const extLen = buf.readUInt16BE(off + 2) * 4;
+    if (off + 4 + extLen > len) return null;
+    extension = buf.subarray(off + 4, off + 4 + extLen);
+    off += 4 + extLen;
+  }
+  let end = len;
+  if (b0 & 0x20) {
+    // Last octet = padding count including itself.
+    const pad = buf[len - 1]!;
+    if (pad === 0 || pad > len - off) return null;
+    end = len - pad;
+  }
+  const b1 = buf[1]!;
+  return {
+    marker: (b1 & 0x80) !== 0,
+    payloadType: b1 & 0x7f,
+    sequenceNumber: buf.readUInt16BE(2),
+    timestamp: buf.readUInt32BE(4),
+    ssrc: buf.readUInt32BE(8),
+    payload: buf.subarray(off, end),
+    extensionProfile,
+    extension,
+  };
+}
