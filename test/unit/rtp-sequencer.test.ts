@@ -1,0 +1,198 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RtpSequencer, type SequencerOptions } from '../../src/rtp/sequencer';
+import type { RtpPacket } from '../../src/rtp/packet';
+
+function pkt(seq: number, ssrc = 0x1234): RtpPacket {
+  return {
+    marker: false, payloadType: 26, sequenceNumber: seq & 0xffff, timestamp: 0, ssrc,
+    payload: Buffer.from([seq & 0xff]), extensionProfile: -1, extension: null,
+  };
+}
+
+function harness(opts?: SequencerOptions) {
+  const out: { seq: number; ext: number; ssrc: number }[] = [];
+  const s = new RtpSequencer((p, ext) => out.push({ seq: p.sequenceNumber, ext, ssrc: p.ssrc }), opts);
+  const push = (seqs: number[], now = 0, ssrc = 0x1234) => { for (const q of seqs) s.push(pkt(q, ssrc), now); };
+  return { s, out, push, seqs: () => out.map((o) => o.seq) };
+}
+
+describe('RtpSequencer', () => {
+  test('probation: first packet is held until a second one in sequence, then both are delivered', () => {
+    const h = harness();
+    h.push([100]);
+    assert.deepEqual(h.seqs(), []);
+    assert.equal(h.s.pendingCount, 1);
+    h.push([101, 102]);
+    assert.deepEqual(h.seqs(), [100, 101, 102]);
+    assert.equal(h.s.pendingCount, 0);
+  });
+
+  test('probation restarts on a non-sequential second packet (A.1); a lone packet is released by flush', () => {
+    const h = harness({ maxReorderMs: 50 });
+    h.push([100], 0);
+    h.push([500], 1);
+    assert.deepEqual(h.seqs(), []);
+    assert.equal(h.s.stats.lateDropped, 1);
+    h.s.flush(20);
+    assert.deepEqual(h.seqs(), []);
+    h.s.flush(60);
+    assert.deepEqual(h.seqs(), [500]);
+    h.push([501], 61);
+    assert.deepEqual(h.seqs(), [500, 501]);
+  });
+
+  test('sequence wrap at 65535 keeps extended numbers increasing', () => {
+    const h = harness();
+    h.push([65533, 65534, 65535, 0, 1]);
+    assert.deepEqual(h.seqs(), [65533, 65534, 65535, 0, 1]);
+    assert.deepEqual(h.out.map((o) => o.ext), [65533, 65534, 65535, 65536, 65537]);
+  });
+
+  test('reordering across the wrap is undone', () => {
+    const h = harness();
+    h.push([65533, 65534, 0, 65535, 1]);
+    assert.deepEqual(h.seqs(), [65533, 65534, 65535, 0, 1]);
+    assert.equal(h.s.stats.reordered, 1);
+    assert.deepEqual(h.out.map((o) => o.ext), [65533, 65534, 65535, 65536, 65537]);
+  });
+
+  test('duplicates are dropped and counted (delivered and held ones)', () => {
+    const h = harness();
+    h.push([1, 2, 3, 3, 2, 5, 5, 4]);
+    assert.deepEqual(h.seqs(), [1, 2, 3, 4, 5]);
+    assert.equal(h.s.stats.duplicates, 3);
+    assert.equal(h.s.stats.received, 8);
+    assert.equal(h.s.stats.delivered, 5);
+  });
+
+  test('reorder within the window is delivered in order', () => {
+    const h = harness();
+    h.push([10, 11, 14, 13, 15, 12, 16]);
+    assert.deepEqual(h.seqs(), [10, 11, 12, 13, 14, 15, 16]);
+    assert.equal(h.s.pendingCount, 0);
+    assert.equal(h.s.stats.gaps, 0);
+  });
+
+  test('flush gives up on a gap after maxReorderMs; the late packet is then dropped', () => {
+    const h = harness({ maxReorderMs: 100 });
+    h.push([1, 2], 0);
+    h.push([4, 5], 10);
+    assert.deepEqual(h.seqs(), [1, 2]);
+    h.s.flush(50);
+    assert.deepEqual(h.seqs(), [1, 2]);
+    h.s.flush(110);
+    assert.deepEqual(h.seqs(), [1, 2, 4, 5]);
+    assert.equal(h.s.stats.gaps, 1);
+    assert.equal(h.s.stats.lostPackets, 1);
+    h.push([3], 120);
+    assert.equal(h.s.stats.lateDropped, 1);
+    assert.deepEqual(h.seqs(), [1, 2, 4, 5]);
+  });
+
+  test('push also expires old gaps (no timer needed when packets keep coming)', () => {
+    const h = harness({ maxReorderMs: 100 });
+    h.push([1, 2], 0);
+    h.push([4], 0);
+    h.push([5], 150);
+    assert.deepEqual(h.seqs(), [1, 2, 4, 5]);
+  });
+
+  test('buffer bounded by maxReorderPackets: oldest gap skipped when the window overflows', () => {
+    const h = harness({ maxReorderPackets: 4, maxReorderMs: 1e9 });
+    h.push([1, 2]);
+    h.push([4, 5, 6]);
+    assert.equal(h.s.pendingCount, 3);
+    h.push([7]); // 7 - 3 >= 4: gap at 3 given up
+    assert.deepEqual(h.seqs(), [1, 2, 4, 5, 6, 7]);
+    assert.ok(h.s.pendingCount <= 4);
+    assert.equal(h.s.stats.gaps, 1);
+  });
+
+  test('large jump: resync after two in-order packets (A.1 bad_seq), extended seq stays monotone', () => {
+    const h = harness();
+    h.push([1, 2, 3, 20000]);
+    assert.deepEqual(h.seqs(), [1, 2, 3]);
+    h.push([20001, 20002]);
+    assert.deepEqual(h.seqs(), [1, 2, 3, 20000, 20001, 20002]);
+    assert.equal(h.s.stats.resyncs, 1);
+    const ext = h.out.map((o) => o.ext);
+    for (let i = 1; i < ext.length; i++) assert.ok(ext[i]! > ext[i - 1]!);
+  });
+
+  test('large backward jump (encoder restart) also resyncs', () => {
+    const h = harness();
+    h.push([40000, 40001, 5, 6, 7]);
+    assert.deepEqual(h.seqs(), [40000, 40001, 5, 6, 7]);
+    const ext = h.out.map((o) => o.ext);
+    for (let i = 1; i < ext.length; i++) assert.ok(ext[i]! > ext[i - 1]!);
+  });
+
+  test('a single stray packet far away is dropped', () => {
+    const h = harness();
+    h.push([1, 2, 3, 30000, 4, 5]);
+    assert.deepEqual(h.seqs(), [1, 2, 3, 4, 5]);
+    assert.equal(h.s.stats.lateDropped, 1);
+    assert.equal(h.s.pendingCount, 0);
+  });
+
+  test('SSRC change: held packets of the old source are released, new source starts with probation', () => {
+    const h = harness();
+    h.push([1, 2, 4], 0, 0xaaaa);
+    h.push([900, 901], 0, 0xbbbb);
+    assert.deepEqual(h.out.map((o) => [o.ssrc, o.seq]), [[0xaaaa, 1], [0xaaaa, 2], [0xaaaa, 4], [0xbbbb, 900], [0xbbbb, 901]]);
+    assert.equal(h.s.stats.ssrcChanges, 1);
+    const ext = h.out.map((o) => o.ext);
+    for (let i = 1; i < ext.length; i++) assert.ok(ext[i]! > ext[i - 1]!);
+  });
+
+  test('reset forgets the source', () => {
+    const h = harness();
+    h.push([1, 2, 4]);
+    h.s.reset();
+    assert.equal(h.s.pendingCount, 0);
+    h.push([7, 8]);
+    assert.deepEqual(h.seqs(), [1, 2, 7, 8]);
+  });
+
+  test('long in-order run with wrap delivers everything once', () => {
+    const h = harness();
+    const seqs = Array.from({ length: 200000 }, (_, i) => (60000 + i) & 0xffff);
+    h.push(seqs);
+    assert.equal(h.s.stats.delivered, 200000);
+    assert.equal(h.out[199999]!.ext, 60000 + 199999);
+  });
+
+  test('property: any sequence never throws, never delivers twice, ext strictly increasing, bounded buffer', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ seq: fc.integer({ min: 0, max: 65535 }), ssrc: fc.constantFrom(1, 2), dt: fc.integer({ min: 0, max: 60 }), flush: fc.boolean() }), { maxLength: 300 }),
+      fc.integer({ min: 1, max: 64 }),
+      (ops, cap) => {
+        const h = harness({ maxReorderPackets: cap, maxReorderMs: 100 });
+        let now = 0;
+        for (const o of ops) {
+          now += o.dt;
+          h.s.push(pkt(o.seq, o.ssrc), now);
+          if (o.flush) h.s.flush(now);
+          assert.ok(h.s.pendingCount <= cap + 2);
+        }
+        const ext = h.out.map((x) => x.ext);
+        for (let i = 1; i < ext.length; i++) assert.ok(ext[i]! > ext[i - 1]!);
+        assert.ok(h.s.stats.delivered <= h.s.stats.received);
+      },
+    ), { numRuns: 300 });
+  });
+
+  test('property: shuffled window is delivered fully in order', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 65535 }), fc.array(fc.nat(), { minLength: 2, maxLength: 60 }), (start, keys) => {
+      const n = keys.length;
+      const order = Array.from({ length: n }, (_, i) => i);
+      // keep the first two in order (probation), shuffle the rest within the window
+      const rest = order.slice(2).sort((a, b) => (keys[a]! - keys[b]!) || a - b);
+      const h = harness({ maxReorderPackets: 128, maxReorderMs: 1e9 });
+      h.push([start, start + 1, ...rest.map((i) => start + i)].map((x) => x & 0xffff));
+      assert.deepEqual(h.seqs(), order.map((i) => (start + i) & 0xffff));
+    }), { numRuns: 200 });
+  });
+});
