@@ -5,7 +5,7 @@ Run with Debian's /usr/bin/python3 (it has `gi`; a pyenv python3 on PATH does no
 
 Prints exactly one line `READY rtsp://127.0.0.1:PORT/PATH ...` on stdout once it listens
 (port 0 = a free port chosen by the kernel), then one line per RTCP packet it receives from
-clients (`RTCP ...`, see on_receiving_rtcp) so tests can check what a real server sees of
+clients (`RTCP ...`, see on_rtcp) and one `CLIENT connected` line per RTSP connection so tests can check what a real server sees of
 our receiver reports over TCP and UDP alike. Exits after --duration seconds, on SIGTERM or
 SIGINT, or (with --exit-on-stdin-eof) when stdin closes (so an orphaned launcher never outlives its test).
 """
@@ -179,6 +179,13 @@ def main():
             'user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true'))
 
     server.get_mount_points().add_factory(a.path, factory)
+
+    # One line per accepted RTSP connection: lets tests count reconnect attempts (retry storms).
+    def on_client(_server, _client):
+        with out_lock:
+            sys.stdout.write('CLIENT connected\n')
+            sys.stdout.flush()
+    server.connect('client-connected', on_client)
     if server.attach(None) == 0:
         print('ERROR cannot listen on 127.0.0.1:%d' % a.port, flush=True)
         sys.exit(2)

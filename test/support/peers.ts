@@ -1,0 +1,554 @@
+/**
+ * Real peers for the interop suite: GStreamer's RTSP server (test/peers/gst-rtsp-server.py),
+ * FFmpeg as RTP/JPEG payloader and as reference decoder, VLC as RTSP server, libjpeg-turbo's
+ * djpeg, and dumpcap/tshark for captures on lo. Everything binds 127.0.0.1, every child runs
+ * in its own process group with a time limit, and every child started here is killed when
+ * the test process exits, even if a test failed before calling stop().
+ *
+ * A missing peer skips the test with the Debian package to install, except under
+ * REQUIRE_PEERS=1 (CI), where it fails.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer } from 'node:net';
+import type { TestContext } from 'node:test';
+
+export type PeerName = 'gst-rtsp-server' | 'gst-libav' | 'ffmpeg' | 'djpeg' | 'tshark' | 'vlc';
+
+const PYTHON = '/usr/bin/python3';
+const PEERS_DIR = join(__dirname, '..', 'peers');
+export const GST_LAUNCHER = join(PEERS_DIR, 'gst-rtsp-server.py');
+export const GST_DEPAY = join(PEERS_DIR, 'gst-depay.py');
+
+/* ------------------------------------------------------------------------------------------ */
+/* availability                                                                                */
+
+const availability = new Map<PeerName, { ok: boolean; why?: string }>();
+
+function runs(cmd: string, args: string[]): boolean {
+  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 15000 });
+  return !r.error && r.status === 0;
+}
+
+function probe(name: PeerName): { ok: boolean; why?: string } {
+  switch (name) {
+    case 'gst-rtsp-server': {
+      const py = `import gi; gi.require_version('GstRtspServer','1.0'); from gi.repository import Gst, GstRtspServer; Gst.init(None)
+for e in ('jpegenc','rtpjpegpay','rtpjpegdepay','videotestsrc','udpsrc','appsrc','mulawenc','rtppcmupay'):
+    assert Gst.ElementFactory.find(e), e`;
+      if (!existsSync(PYTHON)) return { ok: false, why: `${PYTHON} missing: apt-get install python3-gi` };
+      if (!runs(PYTHON, ['-c', py])) {
+        return { ok: false, why: 'GStreamer RTSP server not usable from /usr/bin/python3: apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good gstreamer1.0-plugins-base gstreamer1.0-tools' };
+      }
+      return { ok: true };
+    }
+    case 'gst-libav':
+      if (!runs('gst-inspect-1.0', ['avenc_mjpeg'])) return { ok: false, why: 'GStreamer avenc_mjpeg missing (restart markers): apt-get install gstreamer1.0-libav' };
+      return { ok: true };
+    case 'ffmpeg':
+      if (!runs('ffmpeg', ['-hide_banner', '-version'])) return { ok: false, why: 'ffmpeg missing: apt-get install ffmpeg' };
+      return { ok: true };
+    case 'djpeg':
+      if (spawnSync('djpeg', ['-version'], { stdio: 'ignore' }).error) return { ok: false, why: 'djpeg missing: apt-get install libjpeg-turbo-progs' };
+      return { ok: true };
+    case 'tshark':
+      if (!runs('tshark', ['-v']) || !runs('dumpcap', ['-v'])) return { ok: false, why: 'tshark/dumpcap missing: apt-get install tshark' };
+      if (!runs('dumpcap', ['-D'])) return { ok: false, why: 'dumpcap cannot list interfaces (capture needs root or the wireshark group)' };
+      return { ok: true };
+    case 'vlc':
+      if (!runs('cvlc', ['--version'])) return { ok: false, why: 'cvlc missing: apt-get install vlc-bin vlc-plugin-base' };
+      return { ok: true };
+  }
+}
+
+export function peerAvailable(name: PeerName): { ok: boolean; why?: string } {
+  let a = availability.get(name);
+  if (!a) {
+    a = probe(name);
+    availability.set(name, a);
+  }
+  return a;
+}
+
+/**
+ * True when every named peer is there. Otherwise skips `t` naming the Debian package(s) and
+ * returns false; under REQUIRE_PEERS=1 throws instead, so CI cannot pass by skipping.
+ */
+export function skipUnlessPeer(t: TestContext, ...names: PeerName[]): boolean {
+  const missing = names.map((n) => peerAvailable(n)).filter((a) => !a.ok).map((a) => a.why ?? 'unavailable');
+  if (missing.length === 0) return true;
+  const msg = `peer missing: ${missing.join('; ')}`;
+  if (process.env.REQUIRE_PEERS === '1') throw new Error(`${msg} (REQUIRE_PEERS=1)`);
+  t.skip(msg);
+  return false;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* child processes                                                                             */
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) killGroup(c, 'SIGKILL');
+});
+
+function killGroup(c: ChildProcess, sig: NodeJS.Signals): void {
+  if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
+  try {
+    process.kill(-c.pid, sig);
+  } catch {
+    try { c.kill(sig); } catch { /* already gone */ }
+  }
+}
+
+/** Spawns in a new process group (so stop() reaches grandchildren), tracked for exit cleanup. */
+function spawnTracked(cmd: string, args: string[], opts: { uid?: number; gid?: number; cwd?: string } = {}): ChildProcess {
+  const c = spawn(cmd, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  children.add(c);
+  c.on('exit', () => children.delete(c));
+  return c;
+}
+
+/** SIGTERM the group, SIGKILL after `graceMs`; resolves once the process has exited. */
+function stopChild(c: ChildProcess, graceMs = 3000): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => killGroup(c, 'SIGKILL'), graceMs);
+    c.once('exit', () => { clearTimeout(timer); resolve(); });
+    killGroup(c, 'SIGTERM');
+  });
+}
+
+/** Resolves with the first stdout/stderr line matching `re`; rejects on exit or timeout. */
+function waitForLine(c: ChildProcess, re: RegExp, timeoutMs: number, what: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let tail = '';
+    const src = stream === 'stdout' ? c.stdout : c.stderr;
+    const other = stream === 'stdout' ? c.stderr : c.stdout;
+    const onOther = (d: Buffer): void => { tail = (tail + d.toString()).slice(-2000); };
+    const done = (): void => {
+      clearTimeout(timer);
+      src?.off('data', onData);
+      other?.off('data', onOther);
+      c.off('exit', onExit);
+    };
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      tail = (tail + d.toString()).slice(-2000);
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) {
+        const m = re.exec(l);
+        if (m) { done(); resolve(m); return; }
+      }
+    };
+    const onExit = (code: number | null): void => { done(); reject(new Error(`${what} exited (${code}) before ready: ${tail.trim()}`)); };
+    const timer = setTimeout(() => { done(); reject(new Error(`${what} not ready within ${timeoutMs} ms: ${tail.trim()}`)); }, timeoutMs);
+    src?.on('data', onData);
+    other?.on('data', onOther);
+    c.once('exit', onExit);
+  });
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** An even UDP port P with P and P+1 free a moment ago (RTP convention, RFC 3550 §11). */
+export async function freeUdpPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 40000 + 2 * Math.floor(Math.random() * 4000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const a = createSocket('udp4');
+      const b = createSocket('udp4');
+      let done = false;
+      const finish = (v: boolean): void => {
+        if (done) return;
+        done = true;
+        a.close(); b.close();
+        resolve(v);
+      };
+      a.once('error', () => finish(false));
+      b.once('error', () => finish(false));
+      a.bind(port, '127.0.0.1', () => b.bind(port + 1, '127.0.0.1', () => finish(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free UDP port pair');
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* GStreamer RTSP server                                                                       */
+
+export interface GstServerOptions {
+  port?: number;
+  path?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  quality?: number;
+  pattern?: string;
+  format?: 'I420' | 'Y42B';
+  mtu?: number;
+  auth?: 'none' | 'basic' | 'digest';
+  user?: string;
+  password?: string;
+  protocols?: 'udp' | 'tcp' | 'udp+tcp';
+  dri?: boolean;
+  audio?: boolean;
+  large?: boolean;
+  relayUdp?: number;
+  udpPorts?: [number, number];
+  /** hard time limit of the server process, seconds (default 120) */
+  duration?: number;
+}
+
+/** One receiver report block as the server saw it (RFC 3550 §6.4.1). */
+export interface ServerSeenReportBlock {
+  reporter: number;
+  ssrc: number;
+  fractionLost: number;
+  cumulativeLost: number;
+  extendedHighestSeq: number;
+  jitter: number;
+  lsr: number;
+  dlsr: number;
+}
+
+/** One RTCP compound packet the server received, summarised by the launcher. */
+export interface ServerSeenRtcp {
+  line: string;
+  hasRR: boolean;
+  cnames: string[];
+  blocks: ServerSeenReportBlock[];
+}
+
+export interface GstServer {
+  url: string;
+  port: number;
+  /** RTCP compounds received from clients so far (both transports) */
+  rtcp: ServerSeenRtcp[];
+  /** number of RTSP connections accepted so far */
+  connections(): number;
+  stop(): Promise<void>;
+}
+
+export function parseServerRtcpLine(line: string): ServerSeenRtcp {
+  const blocks: ServerSeenReportBlock[] = [];
+  const cnames: string[] = [];
+  let hasRR = false;
+  for (const part of line.replace(/^RTCP /, '').split(' | ')) {
+    const pt = /^pt=(\d+)/.exec(part);
+    if (!pt) continue;
+    if (pt[1] === '201') hasRR = true;
+    if (pt[1] === '200' || pt[1] === '201') {
+      const reporter = parseInt(/ssrc=([0-9a-f]+)/.exec(part)?.[1] ?? '0', 16);
+      for (const m of part.matchAll(/rb=([0-9a-f]+),fraction=(\d+),lost=(-?\d+),ext=(\d+),jitter=(\d+),lsr=([0-9a-f]+),dlsr=(\d+)/g)) {
+        blocks.push({
+          reporter, ssrc: parseInt(m[1]!, 16), fractionLost: Number(m[2]), cumulativeLost: Number(m[3]),
+          extendedHighestSeq: Number(m[4]), jitter: Number(m[5]), lsr: parseInt(m[6]!, 16), dlsr: Number(m[7]),
+        });
+      }
+    }
+    if (pt[1] === '202') for (const m of part.matchAll(/cname=(\S+)/g)) cnames.push(m[1]!);
+  }
+  return { line, hasRR, cnames, blocks };
+}
+
+function gstArgs(o: GstServerOptions): string[] {
+  const a = ['-u', GST_LAUNCHER, '--exit-on-stdin-eof', '--port', String(o.port ?? 0), '--path', o.path ?? '/cam',
+    '--duration', String(o.duration ?? 120)];
+  const num = (flag: string, v: number | undefined): void => { if (v !== undefined) a.push(flag, String(v)); };
+  num('--width', o.width); num('--height', o.height); num('--fps', o.fps); num('--quality', o.quality); num('--mtu', o.mtu);
+  num('--relay-udp', o.relayUdp);
+  if (o.pattern) a.push('--pattern', o.pattern);
+  if (o.format) a.push('--format', o.format);
+  if (o.auth) a.push('--auth', o.auth);
+  if (o.user !== undefined) a.push('--user', o.user);
+  if (o.password !== undefined) a.push('--password', o.password);
+  if (o.protocols) a.push('--protocols', o.protocols);
+  if (o.dri) a.push('--dri');
+  if (o.audio) a.push('--audio');
+  if (o.large) a.push('--large');
+  if (o.udpPorts) a.push('--udp-ports', `${o.udpPorts[0]}-${o.udpPorts[1]}`);
+  return a;
+}
+
+export async function startGstServer(opts: GstServerOptions = {}): Promise<GstServer> {
+  const child = spawnTracked(PYTHON, gstArgs(opts));
+  const rtcp: ServerSeenRtcp[] = [];
+  let connections = 0;
+  let pending = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    pending += d.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const l of lines) {
+      if (l.startsWith('RTCP ')) rtcp.push(parseServerRtcpLine(l));
+      else if (l.startsWith('CLIENT ')) connections++;
+    }
+  });
+  child.stderr?.resume();
+  let m: RegExpExecArray;
+  try {
+    m = await waitForLine(child, /^READY (rtsp:\/\/127\.0\.0\.1:(\d+)\S*)/, 15000, 'gst-rtsp-server.py');
+  } catch (e) {
+    await stopChild(child);
+    throw e;
+  }
+  return {
+    url: m[1]!, port: Number(m[2]), rtcp,
+    connections: () => connections,
+    stop: () => stopChild(child),
+  };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* FFmpeg                                                                                      */
+
+export interface FfmpegRtpOptions {
+  /** UDP destination port on 127.0.0.1 (RTCP goes to port+1) */
+  port: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** constant quantizer 2..31 (tables fixed); ignored when bitrateKbps is set */
+  qscale?: number;
+  /** rate control instead of a constant quantizer: the scaled tables change frame to frame */
+  bitrateKbps?: number;
+  /** send two tables (luma, chroma) instead of FFmpeg's default single 64-byte table */
+  duplicatedMatrix?: boolean;
+  /** also write the encoder's own JPEGs (the ground truth) to this file as concatenated MJPEG */
+  teeMjpeg?: string;
+  /** hard time limit, seconds (default 60) */
+  duration?: number;
+}
+
+export interface FfmpegRtp {
+  stop(): Promise<void>;
+  /** stderr so far (warnings such as "1 provided") */
+  log(): string;
+}
+
+/**
+ * FFmpeg's RTP/JPEG payloader (`-f rtp`, rtpenc_jpeg): testsrc2 → MJPEG with the standard
+ * Huffman tables (without `-huffman default` it sends no RTP at all, see peers.md §2).
+ */
+export function startFfmpegRtp(o: FfmpegRtpOptions): FfmpegRtp {
+  const size = `${o.width ?? 320}x${o.height ?? 240}`;
+  const rate = o.bitrateKbps
+    ? ['-b:v', `${o.bitrateKbps}k`, '-qmin', '2', '-qmax', '31']
+    : ['-q:v', String(o.qscale ?? 5)];
+  const args = ['-hide_banner', '-nostdin', '-v', 'warning', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${o.fps ?? 25}`,
+    '-t', String(o.duration ?? 60), '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', ...rate, '-huffman', 'default'];
+  if (o.duplicatedMatrix) args.push('-force_duplicated_matrix', '1');
+  const rtp = `rtp://127.0.0.1:${o.port}?localaddr=127.0.0.1`;
+  if (o.teeMjpeg) args.push('-map', '0:v', '-f', 'tee', `[f=rtp]${rtp}|[f=mjpeg]${o.teeMjpeg}`);
+  else args.push('-f', 'rtp', rtp);
+  const child = spawnTracked('ffmpeg', args);
+  let log = '';
+  child.stdout?.resume();
+  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20000); });
+  return { stop: () => stopChild(child), log: () => log };
+}
+
+/** GStreamer's relay mount serving what FFmpeg's payloader sends, packets unchanged. */
+export async function startFfmpegRelay(o: Omit<FfmpegRtpOptions, 'port'> & { path?: string }): Promise<{ url: string; ffmpeg: FfmpegRtp; server: GstServer; stop(): Promise<void> }> {
+  const port = await freeUdpPair();
+  const server = await startGstServer({ relayUdp: port, path: o.path ?? '/ffmpeg', duration: o.duration ?? 60 });
+  const ffmpeg = startFfmpegRtp({ ...o, port });
+  return {
+    url: server.url, ffmpeg, server,
+    stop: async () => { await ffmpeg.stop(); await server.stop(); },
+  };
+}
+
+/** Splits concatenated JPEGs at SOI markers that follow an EOI (no parsing of the scan). */
+export function splitMjpeg(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = -1;
+  for (let i = 0; i + 1 < data.length; i++) {
+    if (data[i] !== 0xff) continue;
+    const m = data[i + 1]!;
+    if (m === 0xd8 && start < 0) start = i;
+    else if (m === 0xd9 && start >= 0) {
+      out.push(data.subarray(start, i + 2));
+      start = -1;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * FFmpeg's MJPEG decoder over a sequence of JPEGs: how many decode and what it complained
+ * about. `-err_detect explode` turns concealable damage into errors.
+ */
+export function ffmpegDecode(frames: Buffer[]): { decoded: number; errors: string } {
+  if (frames.length === 0) return { decoded: 0, errors: '' };
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-err_detect', 'explode', '-f', 'mjpeg', '-i', '-',
+    '-f', 'framecrc', '-'], { input: Buffer.concat(frames), maxBuffer: 64 * 1024 * 1024, timeout: 60000 });
+  const out = r.stdout ? r.stdout.toString() : '';
+  const decoded = out.split('\n').filter((l) => /^\s*0,/.test(l)).length;
+  return { decoded, errors: (r.error ? r.error.message : '') + (r.stderr ? r.stderr.toString().trim() : '') };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* GStreamer's own depacketizer as reference                                                   */
+
+/** Frames GStreamer's rtpjpegdepay rebuilds from `packets`, keyed by RTP timestamp. */
+export function gstDepay(packets: Buffer[], opts: { xDimensions?: [number, number] } = {}): Map<number, Buffer> {
+  const dir = mkdtempSync(join(tmpdir(), 'gst-depay-'));
+  try {
+    const parts: Buffer[] = [];
+    for (const p of packets) {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(p.length);
+      parts.push(len, p);
+    }
+    writeFileSync(join(dir, 'packets.bin'), Buffer.concat(parts));
+    const args = [GST_DEPAY, '--packets', join(dir, 'packets.bin'), '--out', join(dir, 'out')];
+    if (opts.xDimensions) args.push('--extra-caps', `,x-dimensions=(string)"${opts.xDimensions[0]},${opts.xDimensions[1]}"`);
+    const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 60000, maxBuffer: 16 * 1024 * 1024 });
+    if (r.status !== 0) throw new Error(`gst-depay.py failed: ${r.error?.message ?? ''} ${r.stderr}`);
+    const frames = new Map<number, Buffer>();
+    for (const l of r.stdout.split('\n')) {
+      const m = /^FRAME (\d+) (\S+)/.exec(l);
+      if (m) frames.set(Number(m[1]), readFileSync(join(dir, 'out', m[2]!)));
+    }
+    return frames;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* captures on lo                                                                              */
+
+export interface Capture {
+  /** stops dumpcap and returns the classic-pcap file (deleted with cleanup()) */
+  stop(): Promise<string>;
+  cleanup(): void;
+}
+
+/** dumpcap on lo with a BPF filter, classic pcap (test/support/pcap.ts reads it). */
+export async function startCapture(filter: string): Promise<Capture> {
+  const dir = mkdtempSync(join(tmpdir(), 'cap-'));
+  chmodSync(dir, 0o777);
+  const file = join(dir, 'cap.pcap');
+  const child = spawnTracked('dumpcap', ['-q', '-i', 'lo', '-P', '-f', filter, '-w', file, '-a', 'duration:120']);
+  child.stdout?.resume();
+  try {
+    await waitForLine(child, /Capturing on|File:/, 10000, 'dumpcap', 'stderr');
+  } catch (e) {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  child.stderr?.resume();
+  return {
+    stop: async () => {
+      // let the kernel hand the last packets to dumpcap before it stops
+      await new Promise((r) => setTimeout(r, 300));
+      await stopChild(child);
+      return file;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** RTCP receiver reports in a capture as tshark dissects them (udp `port` decoded as RTCP). */
+export function tsharkReceiverReports(pcapFile: string, rtcpPort: number): { ssrc: number; fraction: number; jitter: number; cumulativeLost: number; cname: string }[] {
+  const r = spawnSync('tshark', ['-r', pcapFile, '-n', '-d', `udp.port==${rtcpPort},rtcp`, '-Y', 'rtcp.pt==201',
+    '-T', 'fields', '-E', 'separator=/t', '-e', 'rtcp.senderssrc', '-e', 'rtcp.ssrc.fraction', '-e', 'rtcp.ssrc.jitter',
+    '-e', 'rtcp.ssrc.cum_nr', '-e', 'rtcp.sdes.text'], { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new Error(`tshark failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => {
+    const [ssrc, fraction, jitter, lost, cname] = l.split('\t');
+    return {
+      ssrc: Number(ssrc), fraction: Number((fraction ?? '').split(',')[0] || NaN), jitter: Number((jitter ?? '').split(',')[0] || NaN),
+      cumulativeLost: Number((lost ?? '').split(',')[0] || NaN), cname: cname ?? '',
+    };
+  });
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* VLC                                                                                         */
+
+export interface VlcServer { url: string; stop(): Promise<void> }
+
+/**
+ * VLC 3 as RTSP server (UDP only), transcoding a short FFmpeg-made MJPEG clip with the two
+ * fixes peers.md §3 needs (strict=-1, standard Huffman + duplicated matrix). VLC refuses to
+ * run as root, so it runs as `nobody` when we are root.
+ */
+export async function startVlcServer(o: { width?: number; height?: number; clipSeconds?: number; duration?: number } = {}): Promise<VlcServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'vlc-'));
+  chmodSync(dir, 0o755);
+  const clip = join(dir, 'src.avi');
+  const size = `${o.width ?? 320}x${o.height ?? 240}`;
+  const mk = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`,
+    '-t', String(o.clipSeconds ?? 60), '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p', '-y', clip], { timeout: 120000 });
+  if (mk.status !== 0) throw new Error(`ffmpeg clip failed: ${mk.stderr?.toString()}`);
+  chmodSync(clip, 0o644);
+  const port = await freeTcpPort();
+  const url = `rtsp://127.0.0.1:${port}/vlc`;
+  const ids: { uid?: number; gid?: number } = {};
+  if (process.getuid?.() === 0) {
+    const u = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+    const g = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
+    ids.uid = Number(u.stdout.trim());
+    ids.gid = Number(g.stdout.trim());
+  }
+  const args = ['-I', 'dummy', '-vvv', '--no-audio', '--loop', '--sout-avcodec-strict=-1',
+    '--sout-avcodec-options={huffman=default,force_duplicated_matrix=1}',
+    '--sout', `#transcode{vcodec=MJPG,vb=4000,fps=25}:rtp{sdp=${url}}`, '--sout-keep',
+    '--run-time', String(o.duration ?? 60), clip, 'vlc://quit'];
+  const child = spawnTracked('cvlc', args, { ...ids, cwd: dir });
+  child.stdout?.resume();
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+  // VLC prints no ready line of its own; poll until the RTSP port accepts and DESCRIBE works.
+  const deadline = Date.now() + 15000;
+  let ready = false;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const r = spawnSync('ffprobe', ['-v', 'error', '-rtsp_transport', 'udp', '-show_entries', 'stream=codec_name', '-of', 'csv', url],
+      { encoding: 'utf8', timeout: 8000 });
+    if (r.stdout.includes('mjpeg')) { ready = true; break; }
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  const stop = async (): Promise<void> => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); };
+  if (!ready) {
+    await stop();
+    throw new Error(`VLC RTSP server not ready at ${url}: ${log.slice(-1500)}`);
+  }
+  return { url, stop };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* plain UDP receive (FFmpeg -f rtp without RTSP)                                              */
+
+/** Binds 127.0.0.1:port and hands every datagram to `onPacket` until close(). */
+export function receiveUdp(port: number, onPacket: (p: Buffer) => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.on('message', (m) => onPacket(m));
+    s.bind(port, '127.0.0.1', () => {
+      try { s.setRecvBufferSize(4 * 1024 * 1024); } catch { /* best effort */ }
+      resolve(s);
+    });
+  });
+}
