@@ -230,9 +230,8 @@ function assertSane(p: RtcpPacket): void {
   const u32 = (n: number): void => assert.ok(Number.isInteger(n) && n >= 0 && n <= 0xffffffff, String(n));
   switch (p.type) {
     case 'SR':
-      [p.ssrc, p.ntpSeconds, p.ntpFraction, p.rtpTimestamp, p.packetCount, p.octetCount].forEach(u32);
-    // falls through: SR blocks are checked like RR blocks
     case 'RR':
+      if (p.type === 'SR') [p.ntpSeconds, p.ntpFraction, p.rtpTimestamp, p.packetCount, p.octetCount].forEach(u32);
       u32(p.ssrc);
       assert.ok(p.reports.length <= 31);
       for (const b of p.reports) {
