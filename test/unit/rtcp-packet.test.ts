@@ -117,12 +117,13 @@ describe('parseRtcpCompound: synthetic compounds', () => {
   });
 
   test('SDES with two chunks, END in the middle padded to 32 bits', () => {
-    const sdes = hex('82ca0005 00000001 01016100 00000002 01026262 00000000');
+    // chunk 1: CNAME "ab", END + 3 padding octets; chunk 2: CNAME "b", END (already aligned)
+    const sdes = hex('82ca0005 00000001 01026162 00000000 00000002 01016200');
     const { packets, error } = parseRtcpCompound(sdes);
     assert.equal(error, null);
     assert.deepEqual((packets[0] as SdesPacket).chunks, [
-      { ssrc: 1, items: [{ type: 1, value: 'a' }] },
-      { ssrc: 2, items: [{ type: 1, value: 'bb' }] },
+      { ssrc: 1, items: [{ type: 1, value: 'ab' }] },
+      { ssrc: 2, items: [{ type: 1, value: 'b' }] },
     ]);
   });
 
