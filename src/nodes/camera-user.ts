@@ -1,0 +1,50 @@
+/**
+ * Shared plumbing of the nodes that use an `rtsp-camera`: find the config node, report
+ * camera failures so Catch nodes see them (a source node must pass a message object to
+ * node.error for that, notes §2.4), and do not repeat the same failure on every retry.
+ */
+import type { Node, NodeAPI } from 'node-red';
+import type { CameraErrorReason } from '../errors';
+import type { RtspCameraNode } from './camera-contract';
+
+/** An Error whose `code` Node-RED copies to msg.error.code for Catch nodes. */
+class CameraNodeError extends Error {
+  readonly code: CameraErrorReason;
+  constructor(reason: CameraErrorReason, message: string) {
+    super(message);
+    this.name = 'CameraError';
+    this.code = reason;
+  }
+}
+
+export function findCamera(RED: NodeAPI, node: Node, id: string | undefined): RtspCameraNode | null {
+  const camera = id ? (RED.nodes.getNode(id) as RtspCameraNode | null) : null;
+  if (!camera || typeof camera.register !== 'function') {
+    node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
+    node.error('no rtsp-camera configured (or it is disabled)');
+    return null;
+  }
+  return camera;
+}
+
+/** Reports a camera failure once per distinct reason until the camera plays again. */
+export class ErrorReporter {
+  private lastReason: CameraErrorReason | null = null;
+
+  constructor(
+    private readonly node: Node,
+    private readonly topic: () => string,
+  ) {}
+
+  report(reason: CameraErrorReason, message: string): void {
+    if (reason === this.lastReason) return;
+    this.lastReason = reason;
+    const text = `${reason}: ${message}`;
+    this.node.error(new CameraNodeError(reason, text), { topic: this.topic(), payload: null, reason });
+  }
+
+  /** the camera delivered again: the next failure is news */
+  reset(): void {
+    this.lastReason = null;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * `rtcp stats`: the reception statistics of an `rtsp-camera` (RFC 3550 §6.4 receiver-side
+ * view: loss, jitter, sender report) plus frame counters, every `interval` seconds and on
+ * any input message. fps and bitrateKbps are computed over this node's own interval from
+ * the session's cumulative counters, so two stats nodes with different intervals each get
+ * rates that match what they report.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { CameraErrorReason } from '../errors';
+import type { CameraUser } from './camera-contract';
+import { findCamera, ErrorReporter } from './camera-user';
+import { statsPayload, type RtcpStatsPayload, type Sample } from './stats-payload';
+
+interface RtcpStatsDef extends NodeDef {
+  camera?: string | undefined;
+  /** seconds; 0 = only on input */
+  interval?: number | string | undefined;
+}
+
+type RtcpStatsNode = Node;
+
+export = function (RED: NodeAPI): void {
+  function RtcpStats(this: RtcpStatsNode, def: RtcpStatsDef): void {
+    RED.nodes.createNode(this, def);
+    // Node-RED's constructor style: the node object is captured by the handlers below
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
+    const camera = findCamera(RED, node, def.camera);
+    if (!camera) return;
+    const errors = new ErrorReporter(node, () => camera.topic);
+    const interval = Number(def.interval ?? 5);
+    let timer: NodeJS.Timeout | null = null;
+
+    const user: CameraUser = {
+      id: node.id,
+      cameraStatus: (s: NodeStatus) => {
+        if (s.fill === 'green') errors.reset();
+        node.status(s);
+      },
+      cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
+    };
+    camera.register(user);
+    const first = camera.stats();
+    let prev: Sample = { at: Date.now(), frames: first.framesEmitted, bytes: first.bytesReceived };
+
+    const next = (): RtcpStatsPayload => {
+      const r = statsPayload(camera.stats(), prev, Date.now());
+      prev = r.sample;
+      return r.payload;
+    };
+
+    if (Number.isFinite(interval) && interval > 0) {
+      timer = setInterval(() => {
+        const msg: NodeMessage = { payload: next(), topic: camera.topic };
+        node.send(msg);
+      }, Math.max(100, Math.round(interval * 1000)));
+    }
+
+    node.on('input', (msg, send, done) => {
+      msg.payload = next();
+      msg.topic = camera.topic;
+      send(msg);
+      done();
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      if (timer) clearInterval(timer);
+      timer = null;
+      camera.deregister(user, removed, done);
+    });
+  }
+
+  RED.nodes.registerType<RtcpStatsNode, RtcpStatsDef, object, object>('rtcp stats', RtcpStats);
+};
