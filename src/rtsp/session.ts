@@ -1,0 +1,364 @@
+/**
+ * One RTSP control connection (RFC 2326 over TCP or TLS): request/response matching by CSeq,
+ * request timeouts, authentication retry, the Session header, keep-alives, answers to
+ * requests the server sends, and the interleaved `$` data (§10.12) handed to whoever set up
+ * the channels. Policy (which requests to send, what failures mean) lives in the camera layer.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { CameraError, type CameraErrorReason } from '../errors';
+import { RtspReader, serializeRequest, serializeResponse, interleavedFrame, header, type RtspResponse, type RtspRequest, type Headers } from './message';
+import { Authenticator } from './auth';
+import { parseSessionHeader, parsePublic } from './transport-header';
+import { redactText } from './redact';
+
+export const USER_AGENT = 'node-red-contrib-rtsp-mjpeg';
+
+export interface RtspConnectionOptions {
+  host: string;
+  port: number;
+  secure: boolean;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** per request, and for the TCP/TLS connect; default 10000 */
+  requestTimeoutMs?: number | undefined;
+  /** rtsps: SHA-256 fingerprint of the server certificate (hex, colons optional) */
+  tlsFingerprint256?: string | undefined;
+  tlsAllowSelfSigned?: boolean | undefined;
+  logger?: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | undefined;
+  /** `$` frames; payload is a subarray of a per-read Buffer (stays valid, not reused) */
+  onInterleaved?: ((channel: number, payload: Buffer) => void) | undefined;
+  /** the connection ended without close() being called */
+  onClose?: ((err: CameraError) => void) | undefined;
+  /** a keep-alive found the session gone (454) or the credentials rejected */
+  onKeepAliveFailure?: ((err: CameraError) => void) | undefined;
+}
+
+export interface RequestOptions {
+  body?: Buffer | string | undefined;
+  timeoutMs?: number | undefined;
+  /** keep-alive: a wrong-CSeq error reply may be attributed to it; failures are not fatal */
+  keepAlive?: boolean | undefined;
+  /** leave out the Session header (e.g. OPTIONS before SETUP) */
+  noSession?: boolean | undefined;
+}
+
+interface Pending {
+  cseq: number;
+  method: string;
+  keepAlive: boolean;
+  timer: NodeJS.Timeout;
+  resolve(res: RtspResponse): void;
+  reject(err: CameraError): void;
+}
+
+/** Every value of a header (a 401 may carry several WWW-Authenticate lines, pitfall 8). */
+export function headerValues(h: Headers, name: string): string[] {
+  return h.get(name.toLowerCase()) ?? [];
+}
+
+/**
+ * Keep-alive period from the Session timeout (notes §6): min(timeout − 5 s, 30 s); for very
+ * short timeouts 80 % of it, never below 500 ms.
+ */
+export function keepAliveIntervalMs(timeoutSec: number | null | undefined): number {
+  const t = timeoutSec && timeoutSec > 0 ? timeoutSec : 60;
+  const ms = t > 6 ? Math.min((t - 5) * 1000, 30000) : t * 800;
+  return Math.max(500, Math.round(ms));
+}
+
+function normFingerprint(fp: string): string {
+  return fp.replace(/[^0-9a-f]/gi, '').toUpperCase();
+}
+
+function connectErrorReason(err: NodeJS.ErrnoException): CameraErrorReason {
+  switch (err.code) {
+    case 'ECONNREFUSED': case 'ENOTFOUND': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EAI_AGAIN': return 'connection refused';
+    case 'ETIMEDOUT': return 'timeout';
+    default:
+      if (err.code?.startsWith('ERR_TLS') || err.code?.includes('CERT') || /certificate|tls|ssl/i.test(err.message)) return 'tls error';
+      return 'connection lost';
+  }
+}
+
+export class RtspConnection {
+  private readonly opts: RtspConnectionOptions;
+  private readonly socket: net.Socket;
+  private readonly reader: RtspReader;
+  private readonly auth: Authenticator | null;
+  private readonly secrets: string[];
+  private readonly timeoutMs: number;
+  private readonly pending = new Map<number, Pending>();
+  private cseq = 0;
+  private closed = false;
+  private keepAliveTimer: NodeJS.Timeout | null = null;
+  private keepAliveMethod: 'GET_PARAMETER' | 'OPTIONS' = 'OPTIONS';
+  private keepAliveUri = '';
+
+  /** without any `;timeout=` (pitfall 5) */
+  sessionId: string | null = null;
+  sessionTimeoutSec: number | null = null;
+  /** methods from the OPTIONS Public header, null until seen */
+  publicMethods: Set<string> | null = null;
+  /** the server's address as seen on the socket (for UDP source filtering) */
+  remoteAddress = '';
+  /** bytes received on the control connection (RTSP + interleaved) */
+  bytesIn = 0;
+
+  private constructor(opts: RtspConnectionOptions, socket: net.Socket) {
+    this.opts = opts;
+    this.socket = socket;
+    this.timeoutMs = opts.requestTimeoutMs ?? 10000;
+    this.secrets = [opts.password ?? ''].filter((s) => s.length > 0);
+    if (opts.password) this.secrets.push(encodeURIComponent(opts.password));
+    this.auth = opts.username !== undefined && opts.username !== '' ? new Authenticator(opts.username, opts.password ?? '') : null;
+    const onInterleaved = opts.onInterleaved;
+    this.reader = new RtspReader({
+      onResponse: (res) => this.onResponse(res),
+      onRequest: (req) => this.onServerRequest(req),
+      onInterleaved: onInterleaved ? (ch, p) => onInterleaved(ch, p) : () => undefined,
+      onError: (err) => this.fail(new CameraError('protocol error', this.redact(err.message))),
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+      this.reader.push(chunk);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new CameraError(connectErrorReason(err), this.redact(`connection error: ${err.code ?? err.message}`))));
+    socket.on('close', () => this.fail(new CameraError('connection lost', 'the camera closed the connection')));
+    this.remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  }
+
+  /** Opens the TCP (or TLS, for rtsps) connection; rejects with a CameraError. */
+  static connect(opts: RtspConnectionOptions): Promise<RtspConnection> {
+    const timeoutMs = opts.requestTimeoutMs ?? 10000;
+    return new Promise((resolve, reject) => {
+      let socket: net.Socket;
+      let settled = false;
+      const done = (err: CameraError | null): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        if (err) {
+          socket.on('error', () => undefined);
+          socket.destroy();
+          reject(err);
+          return;
+        }
+        socket.setNoDelay(true);
+        resolve(new RtspConnection(opts, socket));
+      };
+      const timer = setTimeout(() => done(new CameraError('timeout', `no connection to ${opts.host}:${opts.port} within ${timeoutMs} ms`)), timeoutMs);
+      if (opts.secure) {
+        const pinned = opts.tlsFingerprint256 ? normFingerprint(opts.tlsFingerprint256) : null;
+        const lenient = pinned !== null || opts.tlsAllowSelfSigned === true;
+        const t = tls.connect({
+          host: opts.host,
+          port: opts.port,
+          servername: net.isIP(opts.host) ? undefined : opts.host,
+          // Verification stays on by default (notes §4.8); pinning or allow-self-signed replace it with our own check.
+          rejectUnauthorized: !lenient,
+        });
+        socket = t;
+        t.once('secureConnect', () => {
+          if (pinned !== null) {
+            const fp = normFingerprint(t.getPeerCertificate().fingerprint256 ?? '');
+            if (fp !== pinned) { done(new CameraError('tls error', 'server certificate does not match the pinned SHA-256 fingerprint')); return; }
+          } else if (opts.tlsAllowSelfSigned && !t.authorized) {
+            const code = String(t.authorizationError ?? '');
+            if (!/SELF_SIGNED/.test(code)) { done(new CameraError('tls error', `server certificate rejected: ${code}`)); return; }
+          }
+          done(null);
+        });
+      } else {
+        socket = net.connect({ host: opts.host, port: opts.port });
+        socket.once('connect', () => done(null));
+      }
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        const reason = connectErrorReason(err);
+        const what = reason === 'tls error' ? `TLS handshake with ${opts.host}:${opts.port} failed: ${err.code ?? err.message}` : `cannot connect to ${opts.host}:${opts.port}: ${err.code ?? err.message}`;
+        done(new CameraError(reason, what));
+      });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  redact(text: string): string {
+    return redactText(text, this.secrets);
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
+    this.opts.logger?.(level, this.redact(msg));
+  }
+
+  /**
+   * Sends a request and resolves with the final response. A 401 re-runs authentication
+   * (also mid-session, pitfall 4) at most twice (one normal retry plus one stale nonce);
+   * after that, or without credentials, it rejects with 'auth failed' (pitfall 12).
+   */
+  async request(method: string, uri: string, headers: [string, string][] = [], options: RequestOptions = {}): Promise<RtspResponse> {
+    let retries = 0;
+    for (;;) {
+      const res = await this.send(method, uri, headers, options);
+      if (res.statusCode !== 401) {
+        if (res.statusCode >= 200 && res.statusCode < 300) this.auth?.onSuccess();
+        return res;
+      }
+      if (!this.auth) throw new CameraError('auth failed', `${method}: the camera requires credentials (401)`, 401);
+      const verdict = retries < 2 ? this.auth.onChallenge(headerValues(res.headers, 'WWW-Authenticate')) : 'failed';
+      retries++;
+      if (verdict === 'retry') continue;
+      throw new CameraError('auth failed', verdict === 'unsupported'
+        ? `${method}: the camera offers no supported authentication scheme (401)`
+        : `${method}: the camera rejected the credentials (401)`, 401);
+    }
+  }
+
+  private send(method: string, uri: string, extra: [string, string][], options: RequestOptions): Promise<RtspResponse> {
+    if (this.closed) return Promise.reject(new CameraError('closed', `${method}: connection closed`));
+    const cseq = ++this.cseq;
+    const headers: [string, string][] = [['CSeq', String(cseq)], ['User-Agent', USER_AGENT]];
+    const authorization = this.auth?.authorization(method, uri) ?? null;
+    if (authorization) headers.push(['Authorization', authorization]);
+    if (this.sessionId !== null && !options.noSession) headers.push(['Session', this.sessionId]);
+    for (const h of extra) headers.push(h);
+    const bytes = serializeRequest(method, uri, headers, options.body);
+    return new Promise<RtspResponse>((resolve, reject) => {
+      const ms = options.timeoutMs ?? this.timeoutMs;
+      const timer = setTimeout(() => {
+        this.pending.delete(cseq);
+        reject(new CameraError('timeout', `${method}: no response within ${ms} ms`));
+      }, ms);
+      this.pending.set(cseq, { cseq, method, keepAlive: options.keepAlive === true, timer, resolve, reject });
+      this.log('debug', `> ${method} ${uri} CSeq ${cseq}`);
+      this.socket.write(bytes);
+    });
+  }
+
+  private onResponse(res: RtspResponse): void {
+    let p: Pending | undefined = res.cseq !== null ? this.pending.get(res.cseq) : undefined;
+    const oldest = this.pending.values().next().value as Pending | undefined;
+    if (!p) {
+      if (res.cseq === null) p = oldest; // no CSeq: the oldest outstanding request (live555)
+      // Some cameras answer a refused keep-alive with the previous CSeq (notes pitfall 2):
+      // attribute an error reply with an unknown CSeq to an outstanding keep-alive.
+      else if (oldest?.keepAlive && res.statusCode >= 400) p = oldest;
+    }
+    if (!p) {
+      this.log('debug', `< ${res.statusCode} with unexpected CSeq ${res.cseq ?? '-'} ignored`);
+      return;
+    }
+    this.pending.delete(p.cseq);
+    clearTimeout(p.timer);
+    const s = header(res.headers, 'Session');
+    if (s !== undefined) {
+      const parsed = parseSessionHeader(s);
+      if (parsed && parsed.id) {
+        if (this.sessionId === null) this.sessionId = parsed.id;
+        else if (parsed.id !== this.sessionId) this.log('debug', 'the server changed the Session id; keeping the first one');
+        if (parsed.timeoutSec !== null && parsed.timeoutSec !== undefined) this.sessionTimeoutSec = parsed.timeoutSec;
+      }
+    }
+    const pub = header(res.headers, 'Public');
+    if (pub !== undefined && p.method === 'OPTIONS' && this.publicMethods === null) this.publicMethods = parsePublic(headerValues(res.headers, 'Public').join(','));
+    this.log('debug', `< ${res.statusCode} for ${p.method} CSeq ${p.cseq}`);
+    p.resolve(res);
+  }
+
+  /** Requests from the server (pitfall 29): answer, never crash. */
+  private onServerRequest(req: RtspRequest): void {
+    if (this.closed) return;
+    const headers: [string, string][] = [];
+    if (req.cseq !== null) headers.push(['CSeq', String(req.cseq)]);
+    else { const c = header(req.headers, 'CSeq'); if (c !== undefined) headers.push(['CSeq', c.trim()]); }
+    const m = req.method.toUpperCase();
+    let status = 200;
+    let reason = 'OK';
+    if (m === 'OPTIONS') headers.push(['Public', 'OPTIONS, GET_PARAMETER, SET_PARAMETER']);
+    else if (m !== 'GET_PARAMETER' && m !== 'SET_PARAMETER') { status = 501; reason = 'Not Implemented'; }
+    this.log('debug', `server request ${m} answered ${status}`);
+    this.socket.write(serializeResponse(status, reason, headers));
+  }
+
+  /** Interleaved RTCP back to the server; dropped when the socket is congested. */
+  sendInterleaved(channel: number, payload: Buffer): void {
+    if (this.closed || this.socket.writableLength > 256 * 1024) return;
+    this.socket.write(interleavedFrame(channel, payload));
+  }
+
+  /**
+   * Keep-alives to the aggregate URL (pitfall 6) with the Session header. GET_PARAMETER when
+   * the OPTIONS Public header lists it, else OPTIONS (pitfall 2); a refused keep-alive
+   * switches to OPTIONS; replies are not awaited by anyone, so a silent camera stalls nothing.
+   */
+  startKeepAlive(uri: string, method?: 'GET_PARAMETER' | 'OPTIONS'): void {
+    this.stopKeepAlive();
+    if (this.closed) return;
+    this.keepAliveUri = uri;
+    this.keepAliveMethod = method ?? (this.publicMethods?.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS');
+    this.keepAliveTimer = setInterval(() => this.sendKeepAlive(), keepAliveIntervalMs(this.sessionTimeoutSec));
+    this.keepAliveTimer.unref();
+  }
+
+  get currentKeepAliveMethod(): string {
+    return this.keepAliveMethod;
+  }
+
+  stopKeepAlive(): void {
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = null;
+  }
+
+  private sendKeepAlive(): void {
+    const method = this.keepAliveMethod;
+    this.request(method, this.keepAliveUri, [], { keepAlive: true }).then((res) => {
+      if (res.statusCode === 454) {
+        this.opts.onKeepAliveFailure?.(new CameraError('session expired', `${method} keep-alive: session not found (454)`, 454));
+      } else if (res.statusCode >= 400 && method !== 'OPTIONS') {
+        this.log('info', `${method} keep-alive refused (${res.statusCode}); using OPTIONS`);
+        this.keepAliveMethod = 'OPTIONS';
+      }
+    }, (err: CameraError) => {
+      if (err.reason === 'auth failed') this.opts.onKeepAliveFailure?.(err);
+      else if (err.reason === 'timeout') this.log('debug', `${method} keep-alive unanswered`); // pitfall 3
+    });
+  }
+
+  /** TEARDOWN, waiting at most waitMs for the reply; never rejects. */
+  async teardown(uri: string, waitMs = 2000): Promise<void> {
+    this.stopKeepAlive();
+    if (this.closed || this.sessionId === null) return;
+    try {
+      await this.request('TEARDOWN', uri, [], { timeoutMs: waitMs });
+    } catch { /* the camera may be gone already */ }
+  }
+
+  private fail(err: CameraError): void {
+    if (this.closed) return;
+    this.shutdown(err);
+    this.opts.onClose?.(err);
+  }
+
+  private shutdown(err: CameraError): void {
+    this.closed = true;
+    this.stopKeepAlive();
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+    this.socket.removeAllListeners('data');
+    this.socket.on('error', () => undefined);
+    this.socket.destroy();
+    this.reader.reset();
+  }
+
+  /** Closes the connection now: pending requests reject with 'closed', every timer cleared. */
+  close(): void {
+    if (this.closed) return;
+    this.shutdown(new CameraError('closed', 'connection closed'));
+  }
+}

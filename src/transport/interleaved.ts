@@ -1,0 +1,49 @@
+/**
+ * RTP/RTCP interleaved on the RTSP connection (RFC 2326 §10.12): `$`, channel, 16-bit length.
+ * Channels are the ones the server put in its Transport reply (they may differ from what we
+ * asked, notes scenario 26); RTCP travels on the odd channel of each pair in both directions.
+ * Data on a channel nobody set up, or before PLAY was sent, is counted and dropped (pitfall 27).
+ */
+import type { RtspConnection } from '../rtsp/session';
+
+/** Where one track's packets go. Payloads are subarrays of per-read Buffers: never reused, so they may be kept. */
+export interface TrackSink {
+  onRtp(packet: Buffer): void;
+  onRtcp(packet: Buffer): void;
+}
+
+export class InterleavedTransport {
+  private readonly sinks: (TrackSink | undefined)[] = new Array<TrackSink | undefined>(256);
+  private readonly rtcpChannel = new Uint8Array(256);
+  /** set when PLAY has been sent; earlier data is ignored */
+  enabled = false;
+  /** frames on channels never set up, or before PLAY */
+  ignoredFrames = 0;
+
+  constructor(private readonly conn: RtspConnection) {}
+
+  bind(rtpChannel: number, rtcpChannel: number, sink: TrackSink): void {
+    this.sinks[rtpChannel & 0xff] = sink;
+    this.rtcpChannel[rtpChannel & 0xff] = 0;
+    if (rtcpChannel >= 0 && rtcpChannel <= 255 && rtcpChannel !== rtpChannel) {
+      this.sinks[rtcpChannel] = sink;
+      this.rtcpChannel[rtcpChannel] = 1;
+    }
+  }
+
+  /** RtspConnection's onInterleaved goes here (hot path: no allocation). */
+  dispatch(channel: number, payload: Buffer): void {
+    const sink = this.sinks[channel];
+    if (sink === undefined || !this.enabled) {
+      this.ignoredFrames++;
+      return;
+    }
+    if (this.rtcpChannel[channel] === 1) sink.onRtcp(payload);
+    else sink.onRtp(payload);
+  }
+
+  /** A function sending RTCP on the given channel of this connection. */
+  rtcpSender(channel: number): (packet: Buffer) => void {
+    return (packet) => this.conn.sendInterleaved(channel, packet);
+  }
+}
