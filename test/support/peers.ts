@@ -15,6 +15,13 @@ import { join } from 'node:path';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { vectorPackets } from './pcap';
+import { createHash } from 'node:crypto';
+import { decodeJpeg } from './djpeg';
+import { openCamera } from '../../src/index';
+import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../../src/camera/types';
+import type { CameraError } from '../../src/errors';
 
 export type PeerName = 'gst-rtsp-server' | 'gst-libav' | 'ffmpeg' | 'djpeg' | 'tshark' | 'vlc';
 
@@ -104,7 +111,7 @@ function killGroup(c: ChildProcess, sig: NodeJS.Signals): void {
 }
 
 /** Spawns in a new process group (so stop() reaches grandchildren), tracked for exit cleanup. */
-function spawnTracked(cmd: string, args: string[], opts: { uid?: number; gid?: number; cwd?: string } = {}): ChildProcess {
+function spawnTracked(cmd: string, args: string[], opts: { uid?: number; gid?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   const c = spawn(cmd, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...opts });
   children.add(c);
   c.on('exit', () => children.delete(c));
@@ -496,7 +503,7 @@ export interface VlcServer { url: string; stop(): Promise<void> }
  */
 export async function startVlcServer(o: { width?: number; height?: number; clipSeconds?: number; duration?: number } = {}): Promise<VlcServer> {
   const dir = mkdtempSync(join(tmpdir(), 'vlc-'));
-  chmodSync(dir, 0o755);
+  chmodSync(dir, 0o777);
   const clip = join(dir, 'src.avi');
   const size = `${o.width ?? 320}x${o.height ?? 240}`;
   const mk = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`,
@@ -512,11 +519,12 @@ export async function startVlcServer(o: { width?: number; height?: number; clipS
     ids.uid = Number(u.stdout.trim());
     ids.gid = Number(g.stdout.trim());
   }
-  const args = ['-I', 'dummy', '-vvv', '--no-audio', '--loop', '--sout-avcodec-strict=-1',
+  const args = ['-I', 'dummy', '--no-audio', '--loop', '--sout-avcodec-strict=-1',
     '--sout-avcodec-options={huffman=default,force_duplicated_matrix=1}',
     '--sout', `#transcode{vcodec=MJPG,vb=4000,fps=25}:rtp{sdp=${url}}`, '--sout-keep',
-    '--run-time', String(o.duration ?? 60), clip, 'vlc://quit'];
-  const child = spawnTracked('cvlc', args, { ...ids, cwd: dir });
+    clip];
+  // `timeout` bounds VLC's life even if this process is SIGKILLed; HOME must be writable by nobody
+  const child = spawnTracked('timeout', ['-s', 'KILL', String(o.duration ?? 60), 'cvlc', ...args], { ...ids, cwd: dir, env: { ...process.env, HOME: dir } });
   child.stdout?.resume();
   let log = '';
   child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
@@ -551,4 +559,140 @@ export function receiveUdp(port: number, onPacket: (p: Buffer) => void): Promise
       resolve(s);
     });
   });
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* driving our client                                                                          */
+
+export interface ReceivedFrame { jpeg: Buffer; info: FrameInfo }
+
+export interface ClientRun {
+  frames: ReceivedFrame[];
+  states: StateChange[];
+  errors: CameraError[];
+  stats: StatsReport | null;
+  /** ms from openCamera() to the first frame (null if none) */
+  firstFrameMs: number | null;
+}
+
+export interface ClientRunOptions {
+  /** stream this long after the first frame, ms */
+  streamMs: number;
+  /** give up waiting for the first frame after this long, ms (default 12000) */
+  firstFrameTimeoutMs?: number;
+  /** called once frames flow (e.g. to kill the server mid-stream); the run waits for it */
+  during?: (session: ReturnType<typeof openCamera>, run: ClientRun) => Promise<void>;
+}
+
+/**
+ * Opens our client on `url`, records everything it emits, streams `streamMs` after the first
+ * frame, and always closes the session (even when the wait throws).
+ */
+export async function runClient(url: string, options: CameraOptions, o: ClientRunOptions): Promise<ClientRun> {
+  const run: ClientRun = { frames: [], states: [], errors: [], stats: null, firstFrameMs: null };
+  const t0 = Date.now();
+  const session = openCamera(url, { statsIntervalMs: 500, ...options });
+  let firstFrame: () => void = () => undefined;
+  const gotFirst = new Promise<void>((resolve) => { firstFrame = resolve; });
+  session.on('frame', (jpeg: Buffer, info: FrameInfo) => {
+    if (run.firstFrameMs === null) { run.firstFrameMs = Date.now() - t0; firstFrame(); }
+    run.frames.push({ jpeg, info });
+  });
+  session.on('state', (s: StateChange) => { run.states.push(s); });
+  session.on('error', (e: CameraError) => { run.errors.push(e); });
+  session.on('stats', (s: StatsReport) => { run.stats = s; });
+  try {
+    const timeout = o.firstFrameTimeoutMs ?? 12000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([gotFirst, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout); })]);
+    clearTimeout(timer);
+    if (run.firstFrameMs !== null) {
+      if (o.during) await o.during(session, run);
+      await new Promise((r) => setTimeout(r, o.streamMs));
+    }
+    run.stats = session.getStats();
+  } finally {
+    await session.close();
+  }
+  return run;
+}
+
+/** Waits until `cond()` holds, polling every 50 ms, at most `timeoutMs`; returns whether it held. */
+export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+/** How many frames the sender emitted between our first and last frame, from RTP timestamps (90 kHz). */
+export function framesSentInWindow(frames: ReceivedFrame[], fps: number): number {
+  if (frames.length === 0) return 0;
+  const first = frames[0]!.info.rtpTimestamp;
+  const last = frames[frames.length - 1]!.info.rtpTimestamp;
+  const span = (last - first) >>> 0;
+  return Math.round(span / (90000 / fps)) + 1;
+}
+
+/**
+ * Decodes every frame with djpeg (test/support/djpeg.ts) and all of them with FFmpeg's MJPEG
+ * decoder; returns a list of human-readable failures (empty = all good).
+ */
+export function undecodable(frames: ReceivedFrame[], expect?: { width: number; height: number }): string[] {
+  const bad: string[] = [];
+  for (const f of frames) {
+    const d = decodeJpeg(f.jpeg);
+    if (!d.ok) bad.push(`djpeg frame #${f.info.index} (ts ${f.info.rtpTimestamp}): ${d.error ?? '?'}`);
+    else if (expect && (d.width !== expect.width || d.height !== expect.height)) {
+      bad.push(`frame #${f.info.index} decodes to ${d.width}x${d.height}, expected ${expect.width}x${expect.height}`);
+    }
+    if (bad.length > 5) break;
+  }
+  const ff = ffmpegDecode(frames.map((f) => f.jpeg));
+  if (ff.decoded !== frames.length || ff.errors) bad.push(`ffmpeg decoded ${ff.decoded}/${frames.length}: ${ff.errors.slice(0, 500)}`);
+  return bad;
+}
+
+/** SHA-1 of the decoded pixels (djpeg), for "same picture" checks across encoders' headers. */
+export function pixelHash(jpeg: Buffer): string | null {
+  const d = decodeJpeg(jpeg);
+  return d.ok && d.pixels ? createHash('sha1').update(d.pixels).digest('hex') : null;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* oracles                                                                                     */
+
+/** Asserts the whole-run oracles: frames flowed, ≥ 95 % of what was sent, all decodable. */
+export function assertGoodRun(run: ClientRun, size: { width: number; height: number }, fps = 25): void {
+  assert.ok(run.frames.length > 0, `no frame; states ${JSON.stringify(run.states)}; errors ${run.errors.map((e) => e.message).join('; ')}`);
+  const sent = framesSentInWindow(run.frames, fps);
+  assert.ok(run.frames.length >= 0.95 * sent, `received ${run.frames.length} of ${sent} frames sent in the window`);
+  const f0 = run.frames[0]!.info;
+  assert.equal(f0.width, size.width);
+  assert.equal(f0.height, size.height);
+  assert.deepEqual(undecodable(run.frames, size), []);
+  // indices are 1-based and consecutive
+  run.frames.forEach((f, i) => assert.equal(f.info.index, run.frames[0]!.info.index + i));
+}
+
+/** Our frames vs GStreamer's rtpjpegdepay over the captured packets: every one byte-identical. */
+export function assertMatchesGstreamer(run: ClientRun, pcapFile: string, opts: { xDimensions?: [number, number] } = {}): void {
+  const { rtp } = vectorPackets(pcapFile, 26);
+  assert.ok(rtp.length > 0, 'capture holds no RTP/JPEG');
+  const ssrc = run.frames[0]!.info.ssrc;
+  const gst = gstDepay(rtp.map((p) => p.packet).filter((p) => p.readUInt32BE(8) === ssrc), opts);
+  const first = run.frames[0]!.info.rtpTimestamp;
+  const last = run.frames[run.frames.length - 1]!.info.rtpTimestamp;
+  let compared = 0;
+  for (const f of run.frames) {
+    const ref = gst.get(f.info.rtpTimestamp);
+    assert.ok(ref, `GStreamer rebuilt no frame for ts ${f.info.rtpTimestamp}`);
+    assert.ok(ref.equals(f.jpeg), `frame ts ${f.info.rtpTimestamp}: ours ${f.jpeg.length} B differs from GStreamer's ${ref.length} B`);
+    compared++;
+  }
+  // and we dropped nothing GStreamer could rebuild within our window
+  const inWindow = [...gst.keys()].filter((ts) => ((ts - first) >>> 0) <= ((last - first) >>> 0)).length;
+  assert.equal(compared, inWindow, `GStreamer rebuilt ${inWindow} frames in our window, we emitted ${compared}`);
 }
