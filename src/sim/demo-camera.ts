@@ -14,7 +14,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type * as dgram from 'node:dgram';
 import { RtspReader, serializeResponse, header, type RtspRequest } from '../rtsp/message';
 import { digestChallenge, verifyAuthorization } from '../rtsp/auth';
-import { parseTransport, type TransportSpec } from './transport-standin';
+import { parseTransport, type TransportSpec } from '../rtsp/transport-header';
 import { buildSenderReportCompound, buildBye } from '../rtcp/build';
 import { parseRtcpCompound } from '../rtcp/packet';
 import { allocateUdpPair, type UdpPair } from '../transport/port-allocator';
@@ -542,7 +542,8 @@ class DemoCameraServer implements DemoCamera {
     let chosen: TrackTransport | null = null;
     for (const spec of specs) {
       if (spec.multicast) continue;
-      if (spec.lowerTransport === 'TCP' && this.allowTcp) {
+      const lower = spec.protocol === 'RTP/AVP/TCP' ? 'TCP' : spec.protocol === 'RTP/AVP' || spec.protocol === 'RTP/AVP/UDP' ? 'UDP' : null;
+      if (lower === 'TCP' && this.allowTcp) {
         const used = new Set<number>();
         for (const s of this.sessions.values()) {
           if (s.conn !== conn) continue;
@@ -558,7 +559,7 @@ class DemoCameraServer implements DemoCamera {
         chosen = { kind: 'tcp', rtp: ch[0], rtcp: ch[1] };
         break;
       }
-      if (spec.lowerTransport === 'UDP' && this.allowUdp && spec.clientPort && spec.clientPort[0] > 0 && spec.clientPort[0] <= 65535) {
+      if (lower === 'UDP' && this.allowUdp && spec.clientPort && spec.clientPort[0] > 0 && spec.clientPort[0] <= 65535) {
         const rtcpPort = spec.clientPort[1] > 0 && spec.clientPort[1] <= 65535 ? spec.clientPort[1] : spec.clientPort[0] + 1;
         // Send only to the address the request came from (never a "destination" a client names).
         chosen = { kind: 'udp', host: conn.socket.remoteAddress ?? this.host, rtpPort: spec.clientPort[0], rtcpPort };

@@ -1,0 +1,76 @@
+/**
+ * `rtsp-mjpeg demo-camera`: runs the built-in demo camera until SIGINT/SIGTERM.
+ * The password comes from the environment (RTSP_PASSWORD) so it stays out of the process list.
+ */
+import { startDemoCamera, type DemoCameraOptions } from './demo-camera';
+
+const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio]   (password: env RTSP_PASSWORD)';
+
+/** Parse the demo-camera arguments; throws an Error with a usage hint on bad input. */
+export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoCameraOptions {
+  const o: DemoCameraOptions = { port: 8554, host: '127.0.0.1' };
+  const num = (name: string, v: string | undefined, min: number, max: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} needs a number ${min}..${max}\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : a;
+    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (name) {
+      case 'port': o.port = num('port', value(), 0, 65535); break;
+      case 'host': o.host = value() ?? '127.0.0.1'; break;
+      case 'path': o.path = value() ?? '/demo'; break;
+      case 'width': o.width = num('width', value(), 16, 4096); break;
+      case 'height': o.height = num('height', value(), 16, 4096); break;
+      case 'fps': o.fps = num('fps', value(), 1, 120); break;
+      case 'username': o.username = value() ?? ''; break;
+      case 'audio': o.audio = true; break;
+      case 'auth': {
+        const v = value();
+        if (v !== 'none' && v !== 'basic' && v !== 'digest') throw new Error(`--auth must be none, basic or digest\n${USAGE}`);
+        o.auth = v;
+        break;
+      }
+      case 'transport': {
+        const v = value() ?? '';
+        const list = v.split(/[+,]/).filter((x): x is 'udp' | 'tcp' => x === 'udp' || x === 'tcp');
+        if (list.length === 0) throw new Error(`--transport must be udp, tcp or udp+tcp\n${USAGE}`);
+        o.transports = list;
+        break;
+      }
+      case 'help':
+      case 'h':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  if (o.auth && o.auth !== 'none') {
+    if (!o.username) throw new Error(`--auth ${o.auth} needs --username (password from RTSP_PASSWORD)`);
+    const pw = env['RTSP_PASSWORD'];
+    if (!pw) throw new Error(`--auth ${o.auth} needs the RTSP_PASSWORD environment variable`);
+    o.password = pw;
+  }
+  return o;
+}
+
+export async function runDemoCameraCli(argv: string[]): Promise<void> {
+  const opts = parseDemoCameraArgs(argv);
+  const cam = await startDemoCamera(opts);
+  process.stdout.write(`demo camera: ${cam.url}${opts.auth && opts.auth !== 'none' ? ` (auth ${opts.auth})` : ''}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await cam.close();
+  process.stdout.write('demo camera stopped\n');
+}
