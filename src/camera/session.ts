@@ -140,7 +140,14 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     this.tickTimer = setInterval(() => this.tick(), tick);
     this.tickTimer.unref();
     this.lastStatsAt = performance.now();
-    void this.runAttempt();
+    // The state is 'connecting' at once; the event and the work wait one tick so that
+    // listeners attached right after openCamera() see every change.
+    this.state = 'connecting';
+    process.nextTick(() => {
+      if (this.closing) return;
+      this.setState({ state: 'connecting' });
+      void this.runAttempt();
+    });
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {

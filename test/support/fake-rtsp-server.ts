@@ -175,3 +175,99 @@ export function mjpegSdp(opts: { control?: string; sessionControl?: string; audi
   if (opts.audio) lines.push('m=audio 0 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=control:stream=1');
   return lines.join('\r\n') + '\r\n';
 }
+
+/** RTP/JPEG packets grouped into frames (marker ends a frame), from a captured vector. */
+export function framesOf(packets: Buffer[]): Buffer[][] {
+  const out: Buffer[][] = [];
+  let cur: Buffer[] = [];
+  for (const p of packets) {
+    cur.push(p);
+    if ((p[1]! & 0x80) !== 0) { out.push(cur); cur = []; }
+  }
+  return out;
+}
+
+/**
+ * Streams frames (lists of RTP packets) in a loop every `intervalMs`, rewriting sequence
+ * numbers and timestamps so the loop looks like one continuous stream. Returns a stop function.
+ */
+export function streamFrames(frames: Buffer[][], send: (pkt: Buffer) => void, intervalMs = 40, opts: { ssrc?: number; maxFrames?: number } = {}): () => void {
+  let seq = 1000;
+  let ts = 90000;
+  let i = 0;
+  const timer = setInterval(() => {
+    if (opts.maxFrames !== undefined && i >= opts.maxFrames) { clearInterval(timer); return; }
+    const f = frames[i % frames.length]!;
+    i++;
+    ts = (ts + 3600) >>> 0;
+    for (const p of f) {
+      const c = Buffer.from(p);
+      c.writeUInt16BE(seq & 0xffff, 2);
+      seq++;
+      c.writeUInt32BE(ts, 4);
+      if (opts.ssrc !== undefined) c.writeUInt32BE(opts.ssrc >>> 0, 8);
+      send(c);
+    }
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
+export interface CameraScript {
+  frames: Buffer[][];
+  /** Content-Base to send, default url + '/' */
+  contentBase?: string | null;
+  sdp?: string;
+  sessionId?: string;
+  /** Session timeout announced, seconds */
+  timeout?: number;
+  public?: string;
+  /** interleaved channels the server picks instead of the requested ones */
+  channels?: [number, number];
+  /** hook before default handling; return true when handled */
+  before?: (req: FakeRequest, conn: FakeConn) => boolean;
+  intervalMs?: number;
+}
+
+/** A well-behaved TCP-interleaved MJPEG camera; `before` lets a test override any request. */
+export function tcpCamera(server: { url(path?: string): string }, script: CameraScript): FakeHandler {
+  const stops: (() => void)[] = [];
+  return (req, conn) => {
+    if (script.before?.(req, conn)) return;
+    const sess = script.sessionId ?? 'ABCDEF12';
+    const sessHdr = script.timeout !== undefined ? `${sess};timeout=${script.timeout}` : sess;
+    switch (req.method) {
+      case 'OPTIONS':
+        conn.reply(req, 200, { Public: script.public ?? 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER' });
+        return;
+      case 'DESCRIBE': {
+        const headers: Record<string, string> = { 'Content-Type': 'application/sdp' };
+        const cb = script.contentBase === undefined ? server.url() + '/' : script.contentBase;
+        if (cb !== null) headers['Content-Base'] = cb;
+        conn.reply(req, 200, headers, script.sdp ?? mjpegSdp());
+        return;
+      }
+      case 'SETUP': {
+        const t = req.headers['transport'] ?? '';
+        const m = /interleaved=(\d+)-(\d+)/.exec(t);
+        const ch = script.channels ?? (m ? [Number(m[1]), Number(m[2])] : [0, 1]);
+        conn.reply(req, 200, { Transport: `RTP/AVP/TCP;unicast;interleaved=${ch[0]}-${ch[1]};ssrc=1234ABCD;mode="PLAY"`, Session: sessHdr });
+        (conn as FakeConn & { channel?: number }).channel = ch[0];
+        return;
+      }
+      case 'PLAY': {
+        conn.reply(req, 200, { Session: sessHdr, 'RTP-Info': `url=${req.uri};seq=1000;rtptime=90000` });
+        const ch = (conn as FakeConn & { channel?: number }).channel ?? 0;
+        const stop = streamFrames(script.frames, (p) => conn.interleaved(ch, p), script.intervalMs ?? 20);
+        stops.push(stop);
+        conn.socket.on('close', stop);
+        return;
+      }
+      case 'GET_PARAMETER':
+      case 'TEARDOWN':
+        conn.reply(req, 200, { Session: sess });
+        return;
+      default:
+        conn.reply(req, 501);
+    }
+  };
+}
