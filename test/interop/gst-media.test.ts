@@ -1,0 +1,107 @@
+/**
+ * Our client against GStreamer's RTSP server, one server per media variant: RTP/JPEG type 0
+ * (4:2:2, Y42B) at MTU 600, type 65 (restart markers, avenc_mjpeg slice threads), 2560x1440
+ * (header size 0, SDP a=x-dimensions), and a video + PCMU session with and without the
+ * audio track set up. Where packets are captured, our JPEGs must be byte-identical to what
+ * GStreamer's own rtpjpegdepay rebuilds from them.
+ */
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  skipUnlessPeer, startGstServer, startCapture, runClient, assertGoodRun, assertMatchesGstreamer,
+  type GstServer, type ClientRun, type GstServerOptions,
+} from '../support/peers';
+
+/** JPEG marker segments present before the scan (SOF0 sampling, DRI) for checking the variant. */
+function jpegFacts(jpeg: Buffer): { hSampY: number; vSampY: number; dri: number | null } {
+  let off = 2;
+  let hSampY = 0;
+  let vSampY = 0;
+  let dri: number | null = null;
+  while (off + 4 <= jpeg.length && jpeg[off] === 0xff) {
+    const marker = jpeg[off + 1]!;
+    const len = jpeg.readUInt16BE(off + 2);
+    if (marker === 0xc0) { hSampY = jpeg[off + 11]! >> 4; vSampY = jpeg[off + 11]! & 15; }
+    if (marker === 0xdd) dri = jpeg.readUInt16BE(off + 4);
+    if (marker === 0xda) break;
+    off += 2 + len;
+  }
+  return { hSampY, vSampY, dri };
+}
+
+describe('GStreamer RTSP server: media variants', () => {
+  const servers: GstServer[] = [];
+  after(async () => { await Promise.all(servers.map((s) => s.stop())); });
+
+  async function start(opts: GstServerOptions): Promise<GstServer> {
+    const s = await startGstServer({ duration: 60, ...opts });
+    servers.push(s);
+    return s;
+  }
+
+  /** Streams with a capture of the RTSP connection (TCP) or the client's UDP ports. */
+  async function capturedRun(server: GstServer, transport: 'tcp' | 'udp', streamMs: number, udp: [number, number]): Promise<{ run: ClientRun; file: string; cleanup(): void }> {
+    const cap = await startCapture(transport === 'tcp' ? `tcp port ${server.port}` : `udp portrange ${udp[0]}-${udp[1]}`);
+    try {
+      const run = await runClient(server.url, { transport, udpPortRange: udp }, { streamMs });
+      return { run, file: await cap.stop(), cleanup: cap.cleanup };
+    } catch (e) {
+      await cap.stop();
+      cap.cleanup();
+      throw e;
+    }
+  }
+
+  test('type 0 (Y42B, 4:2:2) at MTU 600 over tcp: byte-identical to GStreamer', async (t) => {
+    if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg', 'tshark')) return;
+    const server = await start({ format: 'Y42B', mtu: 600, width: 320, height: 240 });
+    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, [46500, 46509]);
+    try {
+      assertGoodRun(run, { width: 320, height: 240 });
+      const f = jpegFacts(run.frames[0]!.jpeg);
+      assert.deepEqual([f.hSampY, f.vSampY], [2, 1], 'type 0 must rebuild as 4:2:2 (H=2, V=1)');
+      assertMatchesGstreamer(run, file);
+    } finally {
+      cleanup();
+    }
+  });
+
+  for (const transport of ['tcp', 'udp'] as const) {
+    test(`type 65 (DRI + RSTn, avenc_mjpeg) over ${transport}: DRI kept, byte-identical to GStreamer`, async (t) => {
+      if (!skipUnlessPeer(t, 'gst-rtsp-server', 'gst-libav', 'ffmpeg', 'djpeg', 'tshark')) return;
+      const server = await start({ dri: true, width: 320, height: 240 });
+      const { run, file, cleanup } = await capturedRun(server, transport, 3000, [46520, 46529]);
+      try {
+        assertGoodRun(run, { width: 320, height: 240 });
+        assert.ok(run.frames.every((f) => jpegFacts(f.jpeg).dri !== null && jpegFacts(f.jpeg).dri! > 0), 'a type 65 frame without DRI');
+        assertMatchesGstreamer(run, file);
+      } finally {
+        cleanup();
+      }
+    });
+  }
+
+  test('2560x1440 (RTP header size 0, a=x-dimensions) over tcp: full-size decodable frames', async (t) => {
+    if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg', 'tshark')) return;
+    const server = await start({ large: true, fps: 5, quality: 30, pattern: 'ball' });
+    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, [46540, 46549]);
+    try {
+      assertGoodRun(run, { width: 2560, height: 1440 }, 5);
+      assertMatchesGstreamer(run, file, { xDimensions: [2560, 1440] });
+    } finally {
+      cleanup();
+    }
+  });
+
+  for (const setupAudio of [false, true]) {
+    test(`video + PCMU session, setupAudio ${setupAudio}: video frames flow over tcp and udp`, async (t) => {
+      if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg')) return;
+      const server = await start({ audio: true, width: 320, height: 240 });
+      for (const transport of ['tcp', 'udp'] as const) {
+        const run = await runClient(server.url, { transport, setupAudio, udpPortRange: [46560, 46579] }, { streamMs: 2000 });
+        assertGoodRun(run, { width: 320, height: 240 });
+        assert.equal(run.stats?.transport, transport);
+      }
+    });
+  }
+});
