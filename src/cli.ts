@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+/**
+ * `rtsp-mjpeg` command line: probe a camera, grab frames to files, or run the demo camera.
+ * The password comes from RTSP_PASSWORD (or percent-encoded in the URL), never from an
+ * argument, so it stays out of the process list; every printed line is redacted.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCamera } from './camera/open';
+import { CameraError } from './errors';
+import { parseRtspUrl } from './rtsp/url';
+import { redactText } from './rtsp/redact';
+import type { CameraOptions, StateChange, TrackInfo, TransportMode } from './camera/types';
+import type { CameraSession } from './camera/session';
+
+export const USAGE = `usage:
+  rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast] [--username U] [--timeout S]
+  rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
+  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1]
+Password: environment variable RTSP_PASSWORD (or percent-encoded in the URL).`;
+
+export interface CliArgs {
+  command: string;
+  url: string;
+  transport: TransportMode;
+  username: string | undefined;
+  frames: number;
+  out: string | undefined;
+  timeoutSec: number;
+  help: boolean;
+}
+
+/** Parses probe/grab arguments; throws an Error with a usage hint on bad input. */
+export function parseCliArgs(argv: string[]): CliArgs {
+  const args: CliArgs = { command: argv[0] ?? '', url: '', transport: 'tcp', username: undefined, frames: 1, out: undefined, timeoutSec: 15, help: false };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : null;
+    const value = (): string => {
+      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (name === null) {
+      if (args.url) throw new Error(`unexpected argument\n${USAGE}`);
+      args.url = a;
+      continue;
+    }
+    switch (name) {
+      case 'help': case 'h': args.help = true; break;
+      case 'transport': {
+        const v = value();
+        if (v !== 'tcp' && v !== 'auto' && v !== 'udp' && v !== 'multicast') throw new Error(`--transport must be tcp, auto, udp or multicast\n${USAGE}`);
+        args.transport = v;
+        break;
+      }
+      case 'username': args.username = value(); break;
+      case 'frames': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 1e6) throw new Error(`--frames needs a whole number ≥ 1\n${USAGE}`);
+        args.frames = n;
+        break;
+      }
+      case 'out': args.out = value(); break;
+      case 'timeout': {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new Error(`--timeout needs seconds > 0\n${USAGE}`);
+        args.timeoutSec = n;
+        break;
+      }
+      case 'password': throw new Error('pass the password in the RTSP_PASSWORD environment variable, not as an argument');
+      default: throw new Error(`unknown option --${name}\n${USAGE}`);
+    }
+  }
+  if (!args.help) {
+    if (!args.url) throw new Error(`missing <url>\n${USAGE}`);
+    if (!parseRtspUrl(args.url)) throw new Error('invalid url: expected rtsp://host[:port]/path or rtsps://...');
+    if (args.command === 'grab' && !args.out) throw new Error(`grab needs --out DIR\n${USAGE}`);
+  }
+  return args;
+}
+
+interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+function cameraOptions(args: CliArgs, env: NodeJS.ProcessEnv): CameraOptions {
+  const o: CameraOptions = { transport: args.transport, reconnectMinMs: 500, reconnectMaxMs: 2000 };
+  if (args.username !== undefined) o.username = args.username;
+  if (env['RTSP_PASSWORD']) o.password = env['RTSP_PASSWORD'];
+  return o;
+}
+
+/** Resolves with a failure reason on the first reconnect/close, so the CLI never loops forever. */
+function firstFailure(cam: CameraSession): Promise<CameraError> {
+  return new Promise((resolve) => {
+    let last: CameraError | null = null;
+    cam.on('error', (e) => { last = e; });
+    cam.on('state', (c: StateChange) => {
+      if (c.state === 'reconnecting' || (c.state === 'closed' && c.reason !== 'closed')) {
+        resolve(last ?? new CameraError(c.reason ?? 'connection lost', c.reason ?? 'connection lost'));
+      }
+    });
+  });
+}
+
+function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
+  let t: NodeJS.Timeout | undefined;
+  const promise = new Promise<'timeout'>((resolve) => { t = setTimeout(() => resolve('timeout'), ms); });
+  return { promise, cancel: () => clearTimeout(t) };
+}
+
+function describeTrack(t: TrackInfo): string {
+  const size = t.width && t.height ? ` ${t.width}x${t.height}` : '';
+  const fps = t.fps ? ` ${t.fps} fps` : '';
+  return `${t.kind} ${t.encoding}/${t.clockRate} pt=${t.payloadType}${size}${fps} control=${t.control}`;
+}
+
+async function probe(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: string[]): Promise<number> {
+  const cam = openCamera(args.url, cameraOptions(args, env));
+  const failed = firstFailure(cam);
+  const firstFrame = new Promise<'frame'>((resolve) => cam.once('frame', () => resolve('frame')));
+  const t = timeout(args.timeoutSec * 1000);
+  const r = await Promise.race([failed, firstFrame, t.promise]);
+  t.cancel();
+  // one more second of frames for a measured rate
+  if (r === 'frame') await new Promise((res) => setTimeout(res, 1000));
+  const stats = cam.getStats();
+  const tracks = cam.tracks;
+  await cam.close();
+  const red = (s: string): string => redactText(s, secrets);
+  if (r instanceof CameraError) { io.err(red(`error: ${r.reason}: ${r.message}`)); return 1; }
+  if (r === 'timeout') { io.err('error: timeout: no frame within the timeout'); return 1; }
+  io.out(red(`url: ${cam.url}`));
+  for (const tr of tracks) io.out(red(`track: ${describeTrack(tr)}`));
+  io.out(`codec: JPEG (RFC 2435)`);
+  io.out(`size: ${stats.width}x${stats.height}`);
+  io.out(`fps: ${stats.fps}`);
+  io.out(`transport: ${stats.transport ?? 'none'}`);
+  return 0;
+}
+
+async function grab(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: string[]): Promise<number> {
+  const dir = args.out!;
+  mkdirSync(dir, { recursive: true });
+  const cam = openCamera(args.url, cameraOptions(args, env));
+  const failed = firstFailure(cam);
+  let written = 0;
+  let writeError: Error | null = null;
+  const done = new Promise<'done'>((resolve) => {
+    cam.on('frame', (jpeg) => {
+      if (written >= args.frames || writeError) return;
+      try {
+        writeFileSync(join(dir, `frame-${String(written + 1).padStart(6, '0')}.jpg`), jpeg);
+        written++;
+      } catch (e) {
+        writeError = e as Error;
+        resolve('done');
+        return;
+      }
+      if (written >= args.frames) resolve('done');
+    });
+  });
+  const t = timeout(args.timeoutSec * 1000);
+  const r = await Promise.race([failed, done, t.promise]);
+  t.cancel();
+  const stats = cam.getStats();
+  await cam.close();
+  const red = (s: string): string => redactText(s, secrets);
+  io.out(red(JSON.stringify({ ...stats, framesWritten: written })));
+  if (writeError) { io.err(`error: cannot write frames: ${(writeError as Error).message}`); return 1; }
+  if (r instanceof CameraError) { io.err(red(`error: ${r.reason}: ${r.message}`)); return 1; }
+  if (r === 'timeout') { io.err(`error: timeout: ${written} of ${args.frames} frames within ${args.timeoutSec} s`); return 1; }
+  return 0;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = {
+  out: (l) => process.stdout.write(l + '\n'),
+  err: (l) => process.stderr.write(l + '\n'),
+}): Promise<number> {
+  const cmd = argv[0];
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { io.out(USAGE); return cmd ? 0 : 2; }
+  if (cmd === 'demo-camera') {
+    const { runDemoCameraCli } = await import('./sim/cli-entry');
+    await runDemoCameraCli(argv.slice(1));
+    return 0;
+  }
+  if (cmd !== 'probe' && cmd !== 'grab') { io.err(`unknown command ${cmd}\n${USAGE}`); return 2; }
+  let args: CliArgs;
+  const secrets = [env['RTSP_PASSWORD']];
+  try {
+    args = parseCliArgs(argv);
+  } catch (e) {
+    io.err(redactText((e as Error).message, secrets));
+    return 2;
+  }
+  if (args.help) { io.out(USAGE); return 0; }
+  const urlPass = parseRtspUrl(args.url)?.password;
+  if (urlPass) secrets.push(urlPass);
+  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
+  return cmd === 'probe' ? probe(args, env, io, list) : grab(args, env, io, list);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+    process.stderr.write(redactText(`error: ${e instanceof Error ? e.message : String(e)}`, [process.env['RTSP_PASSWORD']]) + '\n');
+    process.exitCode = 1;
+  });
+}
