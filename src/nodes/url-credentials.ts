@@ -28,8 +28,9 @@ function safeDecode(s: string): string {
 
 /**
  * Splits userinfo out of an rtsp:// / rtsps:// URL. Passwords pasted without percent-encoding
- * may contain '@', ':' and '/', so the authority ends at the LAST '@' that is followed by
- * something shaped like host[:port]; the user name ends at the first ':' of the userinfo.
+ * may contain '@', ':' and '/': unless the text up to the first '/' is already a plain
+ * host[:port], the authority ends at the LAST '@' that is followed by something shaped like
+ * host[:port]; the user name ends at the first ':' of the userinfo.
  */
 export function splitUrlCredentials(raw: string): SplitUrl {
   const text = raw.trim();
@@ -37,6 +38,10 @@ export function splitUrlCredentials(raw: string): SplitUrl {
   if (!m) return { url: text };
   const scheme = m[1] as string;
   const rest = m[2] as string;
+  // the usual case: the authority (up to the first '/') is a plain host[:port], so any '@'
+  // later on belongs to the path
+  const firstEnd = rest.search(/[/?#]/);
+  if (HOST_RE.test(firstEnd < 0 ? rest : rest.slice(0, firstEnd))) return { url: text };
   let at = rest.lastIndexOf('@');
   while (at >= 0) {
     const after = rest.slice(at + 1);

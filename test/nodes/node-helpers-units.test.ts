@@ -1,0 +1,113 @@
+/** The Node-RED layer's pure helpers: URL credential split, redaction, option parsing,
+ * the maxFps gate, the stats payload and the status texts. */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { redactSecrets, splitUrlCredentials } from '../../src/nodes/url-credentials';
+import { cameraOptionsFromFields, parsePortRange } from '../../src/nodes/camera-options';
+import { FrameRateGate } from '../../src/nodes/frame-gate';
+import { statsPayload } from '../../src/nodes/stats-payload';
+import { statusForState } from '../../src/nodes/status';
+import type { CameraStats } from '../../src/nodes/camera-contract';
+
+const SECRET = 'S3cr3t:p@ss/word%';
+
+describe('splitUrlCredentials', () => {
+  test('percent-encoded userinfo is decoded and removed', () => {
+    const r = splitUrlCredentials(`rtsp://admin:${encodeURIComponent(SECRET)}@192.168.1.20:554/stream1?x=1`);
+    assert.deepEqual(r, { url: 'rtsp://192.168.1.20:554/stream1?x=1', username: 'admin', password: SECRET });
+  });
+  test('an unencoded password with @ : / % is split at the last @ before host[:port]', () => {
+    const r = splitUrlCredentials(`rtsp://admin:${SECRET}@cam.local/live`);
+    assert.deepEqual(r, { url: 'rtsp://cam.local/live', username: 'admin', password: SECRET });
+  });
+  test('user only, IPv6 host, no userinfo, not a URL', () => {
+    assert.deepEqual(splitUrlCredentials('rtsps://bob@[::1]:8322/a'), { url: 'rtsps://[::1]:8322/a', username: 'bob' });
+    assert.deepEqual(splitUrlCredentials(' rtsp://10.0.0.1/a@b '), { url: 'rtsp://10.0.0.1/a@b' });
+    assert.deepEqual(splitUrlCredentials('garbage'), { url: 'garbage' });
+  });
+  test('redactSecrets removes raw and encoded forms and any URL userinfo', () => {
+    const text = `failed ${SECRET} ${encodeURIComponent(SECRET)} rtsp://u:x@h/p`;
+    const out = redactSecrets(text, [SECRET, undefined, '']);
+    assert.ok(!out.includes(SECRET) && !out.includes(encodeURIComponent(SECRET)) && !out.includes('u:x'), out);
+  });
+});
+
+describe('cameraOptionsFromFields', () => {
+  test('editor strings become CameraOptions in ms/bytes; bad values fall back', () => {
+    const o = cameraOptionsFromFields({ transport: 'udp', setupAudio: true, reconnectMin: '2', reconnectMax: '1', stallTimeout: 'x', udpPortRange: '', maxFrameMB: 4, width: '800', height: '' }, '50000-50999');
+    assert.equal(o.transport, 'udp');
+    assert.equal(o.setupAudio, true);
+    assert.equal(o.reconnectMinMs, 2000);
+    assert.equal(o.reconnectMaxMs, 2000); // max never below min
+    assert.equal(o.stallTimeoutMs, undefined);
+    assert.deepEqual(o.udpPortRange, [50000, 50999]);
+    assert.equal(o.maxFrameBytes, 4 * 1024 * 1024);
+    assert.equal(o.width, undefined); // only as a pair
+    assert.equal(cameraOptionsFromFields({ transport: 'bogus' }, '').transport, 'tcp');
+  });
+  test('port ranges: even start, ordered, unprivileged', () => {
+    assert.deepEqual(parsePortRange('50000-51999'), [50000, 51999]);
+    for (const bad of ['50001-51999', '51999-50000', '80-90', '1-2-3', '']) assert.equal(parsePortRange(bad), null, bad);
+  });
+});
+
+describe('FrameRateGate (maxFps)', () => {
+  const run = (srcFps: number, maxFps: number, n: number, ssrc = 1, start = 0): number[] => {
+    const g = new FrameRateGate(maxFps);
+    const kept: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const ts = (start + Math.round((i * 90000) / srcFps)) >>> 0;
+      if (g.admit({ rtpTimestamp: ts, ssrc, receivedAt: 0 })) kept.push(i);
+    }
+    return kept;
+  };
+  test('25 → 10 fps keeps 2 of every 5 frames, spaced 2-3 apart', () => {
+    const kept = run(25, 10, 100);
+    assert.equal(kept.length, 40);
+    const gaps = kept.slice(1).map((v, i) => v - (kept[i] as number));
+    assert.ok(gaps.every((g) => g === 2 || g === 3), gaps.join(','));
+  });
+  test('30 → 10 keeps exactly every third; 30 → 30 and 0 keep all', () => {
+    assert.deepEqual(run(30, 10, 30), [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+    assert.equal(run(30, 30, 90).length, 90);
+    assert.equal(run(30, 0, 90).length, 90);
+  });
+  test('timestamp wrap-around keeps the grid; a new SSRC restarts it', () => {
+    assert.deepEqual(run(30, 10, 12, 1, 0xffffffff - 9000), [0, 3, 6, 9]);
+    const g = new FrameRateGate(1);
+    assert.equal(g.admit({ rtpTimestamp: 0, ssrc: 1, receivedAt: 0 }), true);
+    assert.equal(g.admit({ rtpTimestamp: 3000, ssrc: 1, receivedAt: 0 }), false);
+    assert.equal(g.admit({ rtpTimestamp: 6000, ssrc: 2, receivedAt: 0 }), true);
+  });
+});
+
+describe('statsPayload', () => {
+  const base: CameraStats = {
+    ssrc: 7, packetsReceived: 100, packetsExpected: 101, packetsLost: 1, fractionLost: 0.01, jitterMs: 1.23456,
+    framesEmitted: 50, framesDropped: 2, fps: 9, bitrateKbps: 1, senderReport: null, transport: 'tcp', state: 'playing',
+    bytesReceived: 125000, width: 320, height: 240, framesDroppedDownstream: 1,
+  };
+  test('fps and bitrate over the caller interval, exactly the contract keys (+ downstream drops)', () => {
+    const { payload, sample } = statsPayload(base, { at: 0, frames: 0, bytes: 0 }, 5000);
+    assert.deepEqual(Object.keys(payload).sort(), ['bitrateKbps', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs', 'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport']);
+    assert.equal(payload.fps, 10);
+    assert.equal(payload.bitrateKbps, 200);
+    assert.equal(payload.jitterMs, 1.235);
+    assert.deepEqual(sample, { at: 5000, frames: 50, bytes: 125000 });
+  });
+  test('counters that restarted (new session) count from zero', () => {
+    const { payload } = statsPayload(base, { at: 0, frames: 500, bytes: 9e9 }, 1000);
+    assert.equal(payload.fps, 50);
+  });
+});
+
+describe('status texts', () => {
+  test('short, coloured by state, no secrets possible (built from reason and numbers only)', () => {
+    assert.deepEqual(statusForState({ state: 'connecting' }, null), { fill: 'yellow', shape: 'ring', text: 'connecting' });
+    assert.deepEqual(statusForState({ state: 'reconnecting', retryInMs: 4000 }, null), { fill: 'yellow', shape: 'ring', text: 'reconnecting in 4 s' });
+    assert.deepEqual(statusForState({ state: 'reconnecting', reason: 'auth failed', retryInMs: 15000 }, null), { fill: 'red', shape: 'ring', text: 'auth failed, retry in 15 s' });
+    const s = statusForState({ state: 'playing' }, { ...({} as CameraStats), framesEmitted: 3, fps: 12.46, width: 1280, height: 720 });
+    assert.deepEqual(s, { fill: 'green', shape: 'dot', text: '12 fps 1280×720' });
+    assert.deepEqual(statusForState({ state: 'closed', reason: 'not found' }, null), { fill: 'red', shape: 'ring', text: 'not found' });
+  });
+});
