@@ -3,6 +3,7 @@
  * and the research note describe: RtspMjpegPipeline + TcpSource + a Sink counting JPEG frames.
  * Usage: node msl-reader.cjs <url>. On SIGTERM prints {"frames":N,"bytes":B} and exits.
  */
+export {};
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const msl = require('media-stream-library') as {
   pipelines: { RtspMjpegPipeline: new (cfg: { uri: string }) => MslPipeline };
