@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 const args = process.argv.slice(2);
 const passthrough = args.filter((a) => a.startsWith('--'));
 const dirs = args.filter((a) => !a.startsWith('--'));
-const roots = dirs.length ? dirs : ['test/unit', 'test/nodes', 'test/interop', 'test/system'];
+const roots = dirs.length ? dirs : ['test/unit', 'test/fuzz', 'test/nodes', 'test/reliability', 'test/interop', 'test/system'];
 const files = [];
 const walk = (p) => {
   let st;
