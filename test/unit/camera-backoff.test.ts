@@ -1,0 +1,50 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Backoff } from '../../src/camera/backoff';
+import { allocateUdpPair } from '../../src/transport/port-allocator';
+import * as dgram from 'node:dgram';
+
+describe('Backoff', () => {
+  test('doubles from 1 s to 30 s with bounded jitter, resets after 60 s healthy', () => {
+    const mid = new Backoff({ random: () => 0.5 });
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(() => mid.next('timeout', 0)), [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    const lo = new Backoff({ random: () => 0 });
+    const hi = new Backoff({ random: () => 0.999999 });
+    for (let i = 0; i < 8; i++) {
+      const a = lo.next('timeout', 0); const b = hi.next('timeout', 0);
+      assert.ok(a >= 800 && a <= 30000 && b <= 30000 && b >= a);
+    }
+    mid.onPlaying(1000);
+    assert.equal(mid.next('stalled', 30000), 30000, 'not healthy long enough');
+    mid.onPlaying(40000);
+    assert.equal(mid.next('stalled', 100001), 1000, 'reset after 60 s');
+  });
+
+  test('repeated auth failures back off to minutes', () => {
+    const b = new Backoff({ random: () => 0.5 });
+    const d = [1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => b.next('auth failed', 0));
+    assert.equal(d[0], 1000);
+    assert.ok(d[1]! >= 15000);
+    assert.ok(d[4]! >= 120000);
+    assert.equal(d[8], 600000);
+    b.onPlaying(0);
+    assert.equal(b.authFailures, 0);
+  });
+});
+
+describe('UDP port allocator', () => {
+  test('even/odd pair in range, skips a taken pair, released on close', async () => {
+    const taken = dgram.createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(53000, () => r()));
+    const p = await allocateUdpPair({ range: [53000, 53003], random: () => 0 });
+    assert.equal(p.rtpPort, 53002);
+    assert.equal(p.rtcpPort, 53003);
+    assert.ok(p.recvBufferSize > 0, 'granted receive buffer reported');
+    await assert.rejects(allocateUdpPair({ range: [53002, 53003] }), /no free UDP port pair/);
+    p.close();
+    taken.close();
+    const again = await allocateUdpPair({ range: [53002, 53003] });
+    assert.equal(again.rtpPort, 53002);
+    again.close();
+  });
+});
