@@ -5,7 +5,7 @@ import { vectorPackets } from '../support/pcap';
 import { startFakeServer, tcpCamera, framesOf, type FakeServer } from '../support/fake-rtsp-server';
 import { openCamera } from '../../src/camera/open';
 import type { CameraSession } from '../../src/camera/session';
-import type { FrameInfo, StateChange } from '../../src/camera/types';
+import type { FrameInfo } from '../../src/camera/types';
 
 const VEC = join(__dirname, '..', 'fixtures', 'vectors', 'gst-tcp-320x240.pcap');
 const FRAMES = framesOf(vectorPackets(VEC).rtp.map((x) => x.packet)).slice(0, 10);
@@ -19,14 +19,6 @@ function nextFrames(cam: CameraSession, n: number, timeoutMs = 5000): Promise<{ 
       if (got.length >= n) { clearTimeout(t); cam.off('frame', on); resolve(got); }
     };
     cam.on('frame', on);
-  });
-}
-
-function waitState(cam: CameraSession, state: string, timeoutMs = 5000): Promise<StateChange> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { cam.off('state', on); reject(new Error(`state ${state} not reached (now ${cam.state})`)); }, timeoutMs);
-    const on = (c: StateChange): void => { if (c.state === state) { clearTimeout(t); cam.off('state', on); resolve(c); } };
-    cam.on('state', on);
   });
 }
 
