@@ -66,7 +66,8 @@ for e in ('jpegenc','rtpjpegpay','rtpjpegdepay','videotestsrc','udpsrc','appsrc'
       if (!runs('dumpcap', ['-D'])) return { ok: false, why: 'dumpcap cannot list interfaces (capture needs root or the wireshark group)' };
       return { ok: true };
     case 'vlc':
-      if (!runs('cvlc', ['--version'])) return { ok: false, why: 'cvlc missing: apt-get install vlc-bin vlc-plugin-base' };
+      // VLC refuses to run as root; startVlcServer runs it as nobody, and so does this probe
+      if (spawnSync('cvlc', ['--version'], { stdio: 'ignore', timeout: 15000, ...nobodyIds(), env: { ...process.env, HOME: tmpdir() } }).status !== 0) return { ok: false, why: 'cvlc missing: apt-get install vlc-bin vlc-plugin-base' };
       return { ok: true };
   }
 }
@@ -494,6 +495,14 @@ export function tsharkReceiverReports(pcapFile: string, rtcpPort: number): { ssr
 /* ------------------------------------------------------------------------------------------ */
 /* VLC                                                                                         */
 
+/** uid/gid of `nobody` when we are root (VLC will not run as root), else nothing. */
+function nobodyIds(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const u = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+  const g = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
+  return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
 export interface VlcServer { url: string; stop(): Promise<void> }
 
 /**
@@ -512,13 +521,7 @@ export async function startVlcServer(o: { width?: number; height?: number; clipS
   chmodSync(clip, 0o644);
   const port = await freeTcpPort();
   const url = `rtsp://127.0.0.1:${port}/vlc`;
-  const ids: { uid?: number; gid?: number } = {};
-  if (process.getuid?.() === 0) {
-    const u = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
-    const g = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
-    ids.uid = Number(u.stdout.trim());
-    ids.gid = Number(g.stdout.trim());
-  }
+  const ids = nobodyIds();
   const args = ['-I', 'dummy', '--no-audio', '--loop', '--sout-avcodec-strict=-1',
     '--sout-avcodec-options={huffman=default,force_duplicated_matrix=1}',
     '--sout', `#transcode{vcodec=MJPG,vb=4000,fps=25}:rtp{sdp=${url}}`, '--sout-keep',
