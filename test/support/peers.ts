@@ -498,9 +498,12 @@ export function tsharkReceiverReports(pcapFile: string, rtcpPort: number): { ssr
 /** uid/gid of `nobody` when we are root (VLC will not run as root), else nothing. */
 function nobodyIds(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
-  const u = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
-  const g = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
-  return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
+  const num = (flag: string): number => {
+    const r = spawnSync('id', [flag, 'nobody'], { encoding: 'utf8' });
+    const n = Number((r.stdout ?? '').trim());
+    return r.status === 0 && Number.isInteger(n) ? n : 65534; // Debian's nobody/nogroup
+  };
+  return { uid: num('-u'), gid: num('-g') };
 }
 
 export interface VlcServer { url: string; stop(): Promise<void> }
