@@ -40,7 +40,7 @@ export function rtpHeaderTarget(): FuzzTarget {
     unit: 'one parseRtpPacket call on one mutated packet',
     start() {
       const seeds = rtpSeeds();
-      let input = Buffer.alloc(0);
+      let input: Buffer = Buffer.alloc(0);
       return {
         step(rng: Rng) {
           let seed = rng.pick(seeds);
