@@ -6,7 +6,7 @@
  *  - whole-process CPU and peak RSS at exit (wait4 rusage via GNU time), start-up included.
  * Medians of the runs, with min–max spread. Ratios, not absolute times, are the headline.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientPath, DIST, TMP } from './lib/compile';
 import { startGstServer, ROOT } from './lib/gst-server';
@@ -65,8 +65,8 @@ export function b2Clients(opts: { haveLibrary: boolean; haveCli: boolean; nodeRe
   }
   if (opts.haveCli) {
     list.push({
-      id: 'ours-cli-tcp', label: 'ours: CLI rtsp-mjpeg grab (TCP, writes JPEG files)', transport: 'tcp',
-      command: (url, scratch) => ({ cmd: process.execPath, args: [join(DIST, 'cli.js'), 'grab', url, '--frames', '100000', '--out', scratch, '--transport', 'tcp'] }),
+      id: 'ours-cli-tcp', label: 'ours: CLI rtsp-mjpeg grab (TCP, writes each JPEG to a tmpfs file)', transport: 'tcp',
+      command: (url, scratch) => ({ cmd: process.execPath, args: [join(DIST, 'cli.js'), 'grab', url, '--frames', '100000', '--out', scratch, '--transport', 'tcp', '--timeout', '120'] }),
       frames: () => null,
     });
   }
@@ -102,7 +102,7 @@ export async function runB2(opts: { clients: B2Client[]; runs: number; durationS
   try {
     for (let run = 0; run < opts.runs; run++) {
       for (const c of opts.clients) {
-        const scratch = mkdtempSync(join(TMP, 'b2-'));
+        const scratch = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : TMP, 'bench-b2-'));
         const { cmd, args, env } = c.command(server.url, scratch);
         const r = await measureProcess({ cmd, args, env, cwd: ROOT, durationMs: dur, sampleAtMs: [a, b] });
         rmSync(scratch, { recursive: true, force: true });

@@ -6,12 +6,16 @@
  * received, so lost frames = span/3600 + 1 − received (25 fps, 90 kHz) without asking the sender.
  */
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { CameraSession, FrameInfo } from '../../src/index';
 
 const [distDir, url, transport, nArg] = process.argv.slice(2) as [string, string, 'tcp' | 'udp', string | undefined];
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const lib = require(join(distDir, 'index.js')) as { openCamera: (u: string, o: object) => CameraSession };
 const n = Math.max(1, Number(nArg ?? 1));
+/** B4: CLOCK_MONOTONIC ns at each 'frame' event of stream 0, by RTP timestamp */
+const latencyOut = process.env['BENCH_LATENCY_OUT'];
+const gotAt: Record<string, string> = {};
 
 interface PerStream { frames: number; first: number; last: number; bytes: number; errors: number; dropped: number }
 const streams: PerStream[] = [];
@@ -21,6 +25,7 @@ for (let i = 0; i < n; i++) {
   streams.push(st);
   const s = lib.openCamera(url, { transport, statsIntervalMs: 1000 });
   s.on('frame', (jpeg: Buffer, info: FrameInfo) => {
+    if (latencyOut && i === 0) gotAt[info.rtpTimestamp] = process.hrtime.bigint().toString();
     st.frames++;
     st.bytes += jpeg.length;
     if (st.first < 0) st.first = info.rtpTimestamp;
@@ -32,6 +37,7 @@ for (let i = 0; i < n; i++) {
 }
 
 process.on('SIGTERM', () => {
+  if (latencyOut) writeFileSync(latencyOut, JSON.stringify(gotAt));
   let frames = 0, lost = 0;
   for (const st of streams) {
     frames += st.frames;

@@ -9,7 +9,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const [file, fpsArg, portArg] = process.argv.slice(2) as [string, string, string | undefined];
 const fps = Number(fpsArg) || 25;
@@ -33,6 +33,9 @@ interface Client { sock: Socket; udpPort: number; playing: boolean; session: str
 const clients = new Set<Client>();
 const udp = createSocket('udp4');
 udp.bind(0, '127.0.0.1');
+/** B4: CLOCK_MONOTONIC ns (shared by all processes) when each frame's write was issued, by RTP timestamp */
+const latencyOut = process.env['BENCH_LATENCY_OUT'];
+const sentAt: Record<string, string> = {};
 const counters = { framesSent: 0, tcpWrites: 0, udpDatagrams: 0, senderSkipped: 0, clientsMax: 0 };
 
 const sdp = (host: string): string => [
@@ -117,12 +120,14 @@ function tick(): void {
     }
     if (c.udpPort) {
       for (const p of pkts) udp.send(p, c.udpPort, '127.0.0.1');
+      if (latencyOut && !(ts in sentAt)) sentAt[ts] = process.hrtime.bigint().toString();
       counters.udpDatagrams += pkts.length;
     } else if (c.sock.writableLength > 8 << 20) {
       counters.senderSkipped++;
     } else {
       c.sock.write(tcpBuf);
       counters.tcpWrites++;
+      if (latencyOut && !(ts in sentAt)) sentAt[ts] = process.hrtime.bigint().toString();
     }
   }
 }
@@ -143,6 +148,10 @@ server.listen(Number(portArg ?? 0), '127.0.0.1', () => {
   setTimeout(loop, period);
 });
 
-process.on('SIGTERM', () => { process.stdout.write(JSON.stringify(counters) + '\n'); process.exit(0); });
+process.on('SIGTERM', () => {
+  if (latencyOut) writeFileSync(latencyOut, JSON.stringify(sentAt));
+  process.stdout.write(JSON.stringify(counters) + '\n');
+  process.exit(0);
+});
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
