@@ -1,0 +1,369 @@
+/**
+ * Hostile servers (issue 7): each misbehaviour against a CameraSession, checking that memory
+ * stays bounded (peak heap and ArrayBuffer growth sampled every 10 ms during the exchange,
+ * bound stated per case), the error is clear (reason + message), the reconnect policy is
+ * applied (a later attempt after the announced retryInMs), and nothing throws out of the
+ * library. The last test runs the worst of them as Node-RED flows next to a healthy camera
+ * and checks that flow keeps streaming.
+ */
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { openCamera } from '../../src/camera/open';
+import type { CameraSession } from '../../src/camera/session';
+import type { CameraOptions } from '../../src/camera/types';
+import { startHostile, FrameSource, udpSocket, closeUdp, type HostileOptions, type HostileServer, type Conn } from './hostile-servers';
+import { Recorder, until, sleep, heapAfterGc, MB } from './support';
+
+const OPTS: CameraOptions = { reconnectMinMs: 200, reconnectMaxMs: 1000, requestTimeoutMs: 1500, stallTimeoutMs: 1500, statsIntervalMs: 200 };
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Mem { heapMB: number; bufMB: number; retainedMB: number; liveHeapMB?: number; liveBufMB?: number }
+
+/**
+ * Samples heapUsed and arrayBuffers every 10 ms until stop(); growth over a GC'd baseline.
+ * Those peaks include garbage not yet collected (the bytes a flood pushed through), so they
+ * bound what the process needed; `live()` forces a GC mid-exchange and records what is
+ * actually retained at that moment.
+ */
+function memoryWatch(): { stop(): Mem; live(): void } {
+  const base = heapAfterGc();
+  const baseBuf = process.memoryUsage().arrayBuffers;
+  let peakHeap = base;
+  let peakBuf = baseBuf;
+  let liveHeap = -1;
+  let liveBuf = -1;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakBuf = Math.max(peakBuf, m.arrayBuffers);
+  }, 10);
+  return {
+    stop(): Mem {
+      clearInterval(timer);
+      const m = process.memoryUsage();
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+      peakBuf = Math.max(peakBuf, m.arrayBuffers);
+      const after = heapAfterGc();
+      const r = (x: number): number => Math.round((x / MB) * 100) / 100;
+      return {
+        heapMB: r(peakHeap - base), bufMB: r(peakBuf - baseBuf), retainedMB: r(after - base),
+        ...(liveHeap >= 0 ? { liveHeapMB: r(liveHeap - base), liveBufMB: r(liveBuf - baseBuf) } : {}),
+      };
+    },
+    live(): void {
+      const h = heapAfterGc();
+      liveHeap = Math.max(liveHeap, h);
+      liveBuf = Math.max(liveBuf, process.memoryUsage().arrayBuffers);
+    },
+  };
+}
+
+async function hostile(o: HostileOptions): Promise<HostileServer> {
+  const s = await startHostile(o);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function camera(url: string, extra: CameraOptions = {}): { s: CameraSession; r: Recorder } {
+  const s = openCamera(url, { ...OPTS, ...extra });
+  const r = new Recorder(s);
+  cleanups.push(() => s.close());
+  return { s, r };
+}
+
+function report(name: string, data: Record<string, unknown>): void {
+  process.stdout.write(`# reliability hostile ${name}: ${JSON.stringify(data)}\n`);
+}
+
+/**
+ * The common shape: wait for the first error, check its reason, then for the reconnect
+ * (state 'reconnecting' with retryInMs, and a new connection no earlier than ~that delay).
+ */
+async function expectFailureAndRetry(srv: HostileServer, r: Recorder, reason: string, msg: RegExp, timeoutMs = 8000): Promise<{ detectMs: number; retryInMs: number; retryAfterMs: number }> {
+  const t0 = performance.now();
+  await until(() => r.errors.length > 0, `an error (${reason})`, timeoutMs);
+  const e = r.errors[0]!;
+  assert.equal(e.err.reason, reason, `reason: ${e.err.reason} — ${e.err.message}`);
+  assert.match(e.err.message, msg);
+  const rec = r.states.find((s) => s.state === 'reconnecting');
+  assert.ok(rec, `reconnecting announced: ${r.stateTrail()}`);
+  assert.equal(rec.reason, reason);
+  assert.ok(rec.retryInMs !== undefined && rec.retryInMs >= OPTS.reconnectMinMs! * 0.8 - 1, `retryInMs ${rec.retryInMs}`);
+  const conns = srv.connections;
+  await until(() => srv.connections > conns, 'a new connection (reconnect policy)', rec.retryInMs + 3000);
+  const retryAfterMs = performance.now() - rec.at;
+  assert.ok(retryAfterMs >= rec.retryInMs - 20, `reconnected after ${retryAfterMs} ms, announced ${rec.retryInMs}`);
+  return { detectMs: Math.round(e.at - t0), retryInMs: rec.retryInMs, retryAfterMs: Math.round(retryAfterMs) };
+}
+
+const FLOOD = 100 * MB;
+
+describe('hostile RTSP responses', () => {
+  test('endless header line (100 MB offered): protocol error at the 8 KiB line limit, heap growth < 20 MB', async () => {
+    let offered = 0;
+    const srv = await hostile({
+      hook: (req, c) => {
+        if (req.method !== 'OPTIONS') return false;
+        c.write(`RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\nX-Endless: `);
+        void c.pump(Buffer.alloc(64 * 1024, 0x61), FLOOD, 3000).then((n) => { offered += n; });
+        return true;
+      },
+    });
+    const mem = memoryWatch();
+    const { r } = camera(srv.url());
+    const res = await expectFailureAndRetry(srv, r, 'protocol error', /header|line/i);
+    const m = mem.stop();
+    assert.ok(m.heapMB < 20 && m.bufMB < 20, JSON.stringify(m));
+    report('endless header line', { ...res, ...m, serverBytesWritten: srv.bytesSent, offered });
+  });
+
+  test('millions of headers: protocol error at the header-count/head limit, heap growth < 20 MB', async () => {
+    const srv = await hostile({
+      hook: (req, c) => {
+        if (req.method !== 'OPTIONS') return false;
+        c.write(`RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\n`);
+        void c.pump(Buffer.from('X-H: 1\r\n'.repeat(8192)), 8 * 2_000_000, 3000); // 2 M headers
+        return true;
+      },
+    });
+    const mem = memoryWatch();
+    const { r } = camera(srv.url());
+    const res = await expectFailureAndRetry(srv, r, 'protocol error', /header|head/i);
+    const m = mem.stop();
+    assert.ok(m.heapMB < 20 && m.bufMB < 20, JSON.stringify(m));
+    report('millions of headers', { ...res, ...m, serverBytesWritten: srv.bytesSent });
+  });
+
+  test('Content-Length 2^53: refused before any allocation, heap growth < 5 MB', async () => {
+    const srv = await hostile({
+      hook: (req, c) => {
+        if (req.method !== 'DESCRIBE') return false;
+        c.write(`RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\nContent-Type: application/sdp\r\nContent-Length: 9007199254740992\r\n\r\nv=0\r\n`);
+        return true;
+      },
+    });
+    const mem = memoryWatch();
+    const { r } = camera(srv.url());
+    const res = await expectFailureAndRetry(srv, r, 'protocol error', /content-length|body/i);
+    const m = mem.stop();
+    assert.ok(m.heapMB < 5 && m.bufMB < 5, JSON.stringify(m));
+    report('content-length 2^53', { ...res, ...m });
+  });
+
+  test('a body that never ends (Content-Length 128 KiB, 1 KiB per 100 ms): request timeout, heap growth < 5 MB', async () => {
+    const srv = await hostile({
+      hook: (req, c) => {
+        if (req.method !== 'DESCRIBE') return false;
+        c.write(`RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\nContent-Type: application/sdp\r\nContent-Length: 131072\r\n\r\n`);
+        const t = setInterval(() => { if (c.closed) clearInterval(t); else c.write(Buffer.alloc(1024, 0x20)); }, 100);
+        cleanups.push(() => clearInterval(t));
+        return true;
+      },
+    });
+    const mem = memoryWatch();
+    const { r } = camera(srv.url());
+    const res = await expectFailureAndRetry(srv, r, 'timeout', /DESCRIBE.*no response/i);
+    const m = mem.stop();
+    assert.ok(m.heapMB < 5 && m.bufMB < 5, JSON.stringify(m));
+    assert.ok(res.detectMs <= OPTS.requestTimeoutMs! + 1000, `timeout after ${res.detectMs} ms`);
+    report('body never ending', { ...res, ...m });
+  });
+
+  test('endless garbage after a response (100 MB offered): resync gives up at 64 KiB, heap growth < 20 MB', async () => {
+    const srv = await hostile({
+      hook: (req, c) => {
+        if (req.method !== 'OPTIONS') return false;
+        c.reply(req, 200, [['Public', 'OPTIONS, DESCRIBE']]);
+        void c.pump(Buffer.alloc(64 * 1024, 0x00), FLOOD, 3000);
+        return true;
+      },
+    });
+    const mem = memoryWatch();
+    const { r } = camera(srv.url());
+    const res = await expectFailureAndRetry(srv, r, 'protocol error', /sync|neither/i);
+    const m = mem.stop();
+    assert.ok(m.heapMB < 20 && m.bufMB < 20, JSON.stringify(m));
+    report('endless garbage', { ...res, ...m, serverBytesWritten: srv.bytesSent });
+  });
+
+  test('redirect loop: stopped after 3 hops with "redirect refused", retried later', async () => {
+    const srv = await hostile({
+      hook: (req, c, s) => {
+        if (req.method !== 'DESCRIBE') return false;
+        c.reply(req, 302, [['Location', s.url(req.uri.endsWith('/a') ? '/b' : '/a')]]);
+        return true;
+      },
+    });
+    const { r } = camera(srv.url());
+    const res = await expectFailureAndRetry(srv, r, 'redirect refused', /redirect/i);
+    const firstAttempt = srv.requests.filter((q) => q.method === 'DESCRIBE' && q.connIndex < 4).length;
+    assert.equal(firstAttempt, 4, 'the original DESCRIBE plus 3 redirected ones');
+    report('redirect loop', { ...res, describesPerAttempt: firstAttempt });
+  });
+
+  test('redirect to another host: refused, no connection to it, credentials never leave', async () => {
+    const other = await hostile({ host: '127.0.0.2' });
+    const srv = await hostile({
+      hook: (req, c) => {
+        if (req.method !== 'DESCRIBE') return false;
+        c.reply(req, 301, [['Location', other.url('/elsewhere')]]);
+        return true;
+      },
+    });
+    const { r } = camera(srv.url(), { username: 'u', password: 'pw-not-for-others' });
+    const res = await expectFailureAndRetry(srv, r, 'redirect refused', /another host/i);
+    assert.equal(other.connections, 0, 'connected to the other host');
+    report('redirect to another host', { ...res, otherHostConnections: other.connections });
+  });
+});
+
+describe('hostile media', () => {
+  test('interleaved frame claiming 65535 bytes, then silence: stalled, reconnect; buffer ≤ 64 KiB', async () => {
+    const srv = await hostile({
+      onPlay: (c) => {
+        const fs = new FrameSource();
+        for (let i = 0; i < 3; i++) for (const p of fs.next()) c.interleaved(0, p);
+        c.write(Buffer.concat([Buffer.from([0x24, 0, 0xff, 0xff]), Buffer.alloc(100, 1)]));
+      },
+    });
+    const mem = memoryWatch();
+    const { r } = camera(srv.url());
+    const res = await expectFailureAndRetry(srv, r, 'stalled', /no complete JPEG/i);
+    const m = mem.stop();
+    assert.ok(m.heapMB < 5 && m.bufMB < 5, JSON.stringify(m));
+    assert.deepEqual(r.badFrames, []);
+    assert.ok(r.frames.length >= 2, `${r.frames.length} frames before the stall`);
+    report('65535 then stall', { ...res, ...m, framesBefore: r.frames.length });
+  });
+
+  test('JPEG fragments past the frame cap (8 MB frame, cap 1 MiB): dropped and counted, stream goes on, retained < cap + 4 MB', async () => {
+    const CAP = 1 * MB;
+    const fs = new FrameSource(320, 240);
+    let giantSent = false;
+    let giantPackets = 0;
+    let live: (() => void) | null = null;
+    const srv = await hostile({
+      onPlay: (c) => {
+        let i = 0;
+        const t = setInterval(() => {
+          if (c.closed) { clearInterval(t); return; }
+          i++;
+          if (i === 5) {
+            // the giant frame, with backpressure: about 6000 packets
+            const gen = fs.giant(8 * MB);
+            const pushSome = (): void => {
+              for (;;) {
+                const n = gen.next();
+                if (n.done) { giantSent = true; return; }
+                // every ~1 MB: what does the process retain right now (the client has read most of it)?
+                if (++giantPackets % 700 === 0) live?.();
+                const h = Buffer.from([0x24, 0, n.value.length >> 8, n.value.length & 0xff]);
+                if (!c.write(Buffer.concat([h, n.value]))) { c.socket.once('drain', pushSome); return; }
+              }
+            };
+            pushSome();
+            return;
+          }
+          if (i > 5 && !giantSent) return;
+          for (const p of fs.next()) c.interleaved(0, p);
+        }, 40);
+        cleanups.push(() => clearInterval(t));
+      },
+    });
+    const mem = memoryWatch();
+    live = () => mem.live();
+    const { s, r } = camera(srv.url(), { maxFrameBytes: CAP });
+    await until(() => giantSent, 'the giant frame sent', 15000);
+    const after = performance.now();
+    await r.framesSince(after, 5, 5000, 'frames after the giant one');
+    const m = mem.stop();
+    assert.deepEqual(r.badFrames, []);
+    assert.ok(r.frames.every((f) => f.size <= CAP), 'a frame above the cap was emitted');
+    assert.ok(s.getStats().framesDropped >= 1, 'the oversize frame is counted as dropped');
+    assert.equal(r.states.filter((x) => x.state === 'reconnecting').length, 0, r.stateTrail());
+    // retained while the 8 MB frame streams: at most the cap plus socket buffers; peaks (garbage included) < 3 × 8 MB
+    assert.ok((m.liveHeapMB ?? 99) + (m.liveBufMB ?? 99) < CAP / MB + 4, JSON.stringify(m));
+    assert.ok(m.heapMB < 24 && m.bufMB < 24, JSON.stringify(m));
+    report('fragments past the cap', { ...m, framesDropped: s.getStats().framesDropped, frames: r.frames.length, serverBytesWritten: srv.bytesSent });
+  });
+
+  test('RTCP with lengths pointing outside the packet: ignored, no crash, no BYE honoured, stream goes on', async () => {
+    const fs = new FrameSource();
+    const bad: Buffer[] = [];
+    const srBad = Buffer.alloc(28); srBad[0] = 0x80; srBad[1] = 200; srBad.writeUInt16BE(0xffff, 2); srBad.writeUInt32BE(fs.ssrc, 4);
+    const rrBad = Buffer.alloc(8); rrBad[0] = 0x9f; rrBad[1] = 201; rrBad.writeUInt16BE(1, 2); // 31 report blocks in 8 bytes
+    const sdesBad = Buffer.alloc(16); sdesBad[0] = 0x81; sdesBad[1] = 202; sdesBad.writeUInt16BE(3, 2); sdesBad.writeUInt32BE(fs.ssrc, 4); sdesBad[8] = 1; sdesBad[9] = 200; // item longer than the packet
+    const byeBad = Buffer.alloc(8); byeBad[0] = 0x81; byeBad[1] = 203; byeBad.writeUInt16BE(40, 2); byeBad.writeUInt32BE(fs.ssrc, 4); // BYE of our source, length past the end
+    const tiny = Buffer.from([0x80, 200]);
+    bad.push(srBad, rrBad, sdesBad, byeBad, tiny, Buffer.concat([rrBad, byeBad]), Buffer.alloc(0));
+    let rtcpSent = 0;
+    const srv = await hostile({
+      onPlay: (c) => {
+        let i = 0;
+        const t = setInterval(() => {
+          if (c.closed) { clearInterval(t); return; }
+          for (const p of fs.next()) c.interleaved(0, p);
+          c.interleaved(1, bad[i++ % bad.length]!);
+          rtcpSent++;
+        }, 40);
+        cleanups.push(() => clearInterval(t));
+      },
+    });
+    const mem = memoryWatch();
+    const { s, r } = camera(srv.url());
+    await r.playing();
+    await until(() => rtcpSent >= 40, '40 bad RTCP packets', 6000);
+    const t = performance.now();
+    await r.framesSince(t, 3);
+    const m = mem.stop();
+    assert.deepEqual(r.badFrames, []);
+    assert.equal(r.errors.length, 0, r.errors.map((e) => e.err.message).join('; '));
+    assert.equal(r.states.filter((x) => x.state === 'reconnecting').length, 0, r.stateTrail());
+    assert.equal(s.state, 'playing');
+    assert.ok(m.heapMB < 5, JSON.stringify(m));
+    report('bad RTCP lengths', { ...m, rtcpSent, frames: r.frames.length });
+  });
+
+  test('UDP packets from a foreign address or port: rejected; only the server\'s frames emitted', async () => {
+    const rtp = await udpSocket();
+    const rtcp = await udpSocket();
+    const foreignHost = await udpSocket('127.0.0.2');
+    const foreignPort = await udpSocket('127.0.0.1');
+    cleanups.push(async () => { for (const x of [rtp, rtcp, foreignHost, foreignPort]) await closeUdp(x); });
+    const good = new FrameSource(160, 120, 0xaaaa0001);
+    const evilHost = new FrameSource(160, 120, 0xbbbb0002);
+    const evilPort = new FrameSource(160, 120, 0xcccc0003);
+    let injected = 0;
+    const srv = await hostile({
+      transport: { rtpPort: rtp.address().port, rtcpPort: rtcp.address().port },
+      onPlay: (_c: Conn, s) => {
+        const t = setInterval(() => {
+          const cp = s.clientPorts;
+          if (!cp) return;
+          for (const p of good.next()) rtp.send(p, cp[0], '127.0.0.1');
+          for (const p of evilHost.next()) { foreignHost.send(p, cp[0], '127.0.0.1'); injected++; }
+          for (const p of evilPort.next()) { foreignPort.send(p, cp[0], '127.0.0.1'); injected++; }
+          // a BYE for the real source from a stranger must not end the stream
+          const bye = Buffer.alloc(8); bye[0] = 0x81; bye[1] = 203; bye.writeUInt16BE(1, 2); bye.writeUInt32BE(good.ssrc, 4);
+          foreignHost.send(bye, cp[1], '127.0.0.1');
+          foreignPort.send(bye, cp[1], '127.0.0.1');
+        }, 40);
+        cleanups.push(() => clearInterval(t));
+      },
+    });
+    const { s, r } = camera(srv.url(), { transport: 'udp' });
+    await r.playing();
+    await r.framesSince(0, 20, 8000);
+    assert.deepEqual(r.badFrames, []);
+    const ssrcs = new Set(r.frames.map((f) => f.ssrc));
+    assert.deepEqual([...ssrcs], [good.ssrc], `frames from ${[...ssrcs].map((x) => x.toString(16)).join(',')}`);
+    assert.equal(r.states.filter((x) => x.state === 'reconnecting').length, 0, r.stateTrail());
+    assert.equal(s.getStats().ssrc, good.ssrc);
+    report('foreign UDP', { frames: r.frames.length, injectedPackets: injected });
+  });
+});
