@@ -195,3 +195,12 @@ export function unpackRecords(buf: Buffer): Buffer[] {
   }
   return out;
 }
+
+/** True when `s` holds a C0 control character or DEL (optionally also space). */
+export function hasControl(s: string, orSpace = false): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || (orSpace && c === 0x20)) return true;
+  }
+  return false;
+}
