@@ -6,7 +6,7 @@
  * library. The last test runs the worst of them as Node-RED flows next to a healthy camera
  * and checks that flow keeps streaming.
  */
-import { test, describe, afterEach } from 'node:test';
+import { test, describe, afterEach, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { openCamera } from '../../src/camera/open';
@@ -14,6 +14,11 @@ import type { CameraSession } from '../../src/camera/session';
 import type { CameraOptions } from '../../src/camera/types';
 import { startHostile, FrameSource, udpSocket, closeUdp, type HostileOptions, type HostileServer, type Conn } from './hostile-servers';
 import { Recorder, until, sleep, heapAfterGc, MB } from './support';
+import { helper, spokenText, type FlowNode } from '../support/node-red-helper';
+import cameraNode from '../../src/nodes/rtsp-camera';
+import mjpegInNode from '../../src/nodes/rtsp-mjpeg-in';
+import { startDemoCamera } from '../../src/sim/demo-camera';
+import type { NodeMessage } from 'node-red';
 
 const OPTS: CameraOptions = { reconnectMinMs: 200, reconnectMaxMs: 1000, requestTimeoutMs: 1500, stallTimeoutMs: 1500, statsIntervalMs: 200 };
 
@@ -365,5 +370,60 @@ describe('hostile media', () => {
     assert.equal(r.states.filter((x) => x.state === 'reconnecting').length, 0, r.stateTrail());
     assert.equal(s.getStats().ssrc, good.ssrc);
     report('foreign UDP', { frames: r.frames.length, injectedPackets: injected });
+  });
+});
+
+describe('Node-RED next to hostile cameras', () => {
+  before(async () => { await helper.startServer(); });
+  after(async () => { await helper.stopServer(); });
+
+  test('five hostile cameras fail red and reconnect; the healthy camera flow keeps streaming, nothing uncaught', async () => {
+    const demo = await startDemoCamera({ width: 160, height: 120, fps: 15 });
+    cleanups.push(() => demo.close());
+    const floods: HostileOptions[] = [
+      { hook: (req, c) => { if (req.method !== 'OPTIONS') return false; c.write(`RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\nX: `); void c.pump(Buffer.alloc(65536, 0x61), 20 * MB, 2000); return true; } },
+      { hook: (req, c) => { if (req.method !== 'OPTIONS') return false; c.write(`RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\n`); void c.pump(Buffer.from('X-H: 1\r\n'.repeat(8192)), 20 * MB, 2000); return true; } },
+      { hook: (req, c) => { if (req.method !== 'DESCRIBE') return false; c.write(`RTSP/1.0 200 OK\r\nCSeq: ${req.cseq}\r\nContent-Length: 9007199254740992\r\n\r\n`); return true; } },
+      { hook: (req, c, s) => { if (req.method !== 'DESCRIBE') return false; c.reply(req, 302, [['Location', s.url(req.uri.endsWith('/a') ? '/b' : '/a')]]); return true; } },
+      { onPlay: (c) => { c.write(Buffer.from([0x24, 0, 0xff, 0xff, 1, 2, 3])); } },
+    ];
+    const servers = await Promise.all(floods.map((o) => hostile(o)));
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown): void => { uncaught.push(e); };
+    process.on('uncaughtException', onUncaught);
+    cleanups.push(() => { process.removeListener('uncaughtException', onUncaught); });
+    const flow: FlowNode[] = [{ id: 'f1', type: 'tab' },
+      { id: 'camOk', type: 'rtsp-camera', name: 'ok', url: demo.url, transport: 'tcp' },
+      { id: 'inOk', type: 'rtsp-mjpeg in', z: 'f1', camera: 'camOk', maxFps: 0, mode: 'stream', wires: [['hOk']] },
+      { id: 'hOk', type: 'helper', z: 'f1' },
+      { id: 'c1', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['hCatch']] },
+      { id: 'hCatch', type: 'helper', z: 'f1' }];
+    servers.forEach((srv, i) => {
+      flow.push({ id: `camBad${i}`, type: 'rtsp-camera', name: `bad${i}`, url: srv.url(), transport: 'tcp', reconnectMin: 0.2, reconnectMax: 1, stallTimeout: 1 },
+        { id: `inBad${i}`, type: 'rtsp-mjpeg in', z: 'f1', camera: `camBad${i}`, maxFps: 0, mode: 'stream', wires: [[]] });
+    });
+    await helper.load([cameraNode, mjpegInNode], flow);
+    const ok: number[] = [];
+    const caught: NodeMessage[] = [];
+    helper.getNode('hOk').on('input', () => ok.push(performance.now()));
+    helper.getNode('hCatch').on('input', (m: NodeMessage) => caught.push(m));
+    await until(() => ok.length > 0, 'healthy frames', 8000);
+    const t = performance.now();
+    await sleep(4000);
+    const during = ok.filter((x) => x > t);
+    // 15 fps for 4 s = 60; the hostile floods may slow the loop but must not stop the flow
+    assert.ok(during.length >= 30, `healthy camera delivered ${during.length} frames in 4 s`);
+    const gaps = during.slice(1).map((x, i) => x - during[i]!);
+    const maxGap = Math.max(...gaps);
+    assert.ok(maxGap < 1000, `healthy stream paused ${maxGap} ms`);
+    for (let i = 0; i < servers.length; i++) {
+      const said = spokenText(helper.getNode(`inBad${i}`));
+      assert.match(said, /"fill":"red"/, `inBad${i} red: ${said.slice(-300)}`);
+      assert.ok(servers[i]!.connections >= 2, `bad${i} retried (${servers[i]!.connections} connections)`);
+    }
+    assert.ok(caught.length >= servers.length, `Catch got ${caught.length} messages`);
+    assert.deepEqual(uncaught, []);
+    await helper.unload();
+    report('node-red next to hostile cameras', { healthyFrames4s: during.length, maxGapMs: Math.round(maxGap), catchMessages: caught.length, hostileConnections: servers.map((x) => x.connections) });
   });
 });
