@@ -491,9 +491,11 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     this.lastError = err;
     this.log('warn', err.message);
     this.emitError(new CameraError(err.reason, redactText(err.message, this.secrets), err.statusCode));
+    if (this.closing) return; // an 'error' listener closed the session
     const delay = this.backoff.next(err.reason, performance.now());
-    this.setState({ state: 'reconnecting', reason: err.reason, retryInMs: delay });
+    // Timer first: a listener may call close() from inside the state event, and close() must find it.
     this.retryTimer = setTimeout(() => void this.runAttempt(), delay);
+    this.setState({ state: 'reconnecting', reason: err.reason, retryInMs: delay });
   }
 
   /** Releases everything of one attempt; optionally sends TEARDOWN first (bounded, in the background). */
