@@ -140,6 +140,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     this.tickTimer = setInterval(() => this.tick(), tick);
     this.tickTimer.unref();
     this.lastStatsAt = performance.now();
+    this.samples.push({ t: this.lastStatsAt, frames: 0, bytes: 0 });
     // The state is 'connecting' at once; the event and the work wait one tick so that
     // listeners attached right after openCamera() see every change.
     this.state = 'connecting';
@@ -455,8 +456,9 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     let fps = 0;
     let kbps = 0;
     const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
-    if (first && last && last.t > first.t) {
+    // the window ends now, so a short grab still gets a rate
+    const last = { t: performance.now(), frames: this.frameIndex, bytes: this.currentBytes() };
+    if (first && last.t - first.t >= 200) {
       const dt = (last.t - first.t) / 1000;
       fps = Math.round(((last.frames - first.frames) / dt) * 100) / 100;
       kbps = Math.round((((last.bytes - first.bytes) * 8) / 1000 / dt) * 10) / 10;
