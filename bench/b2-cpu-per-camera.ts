@@ -21,6 +21,8 @@ export interface B2Client {
   command: (url: string, scratch: string) => { cmd: string; args: string[]; env?: NodeJS.ProcessEnv };
   /** frames received, from the client's own output, or null when it does not say */
   frames: (r: MeasureResult) => number | null;
+  /** extra seconds added before the window for slow starters (Node-RED loads for seconds) */
+  warmupS?: number;
 }
 
 export interface B2Row {
@@ -104,7 +106,8 @@ export async function runB2(opts: { clients: B2Client[]; runs: number; durationS
       for (const c of opts.clients) {
         const scratch = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : TMP, 'bench-b2-'));
         const { cmd, args, env } = c.command(server.url, scratch);
-        const r = await measureProcess({ cmd, args, env, cwd: ROOT, durationMs: dur, sampleAtMs: [a, b] });
+        const w = (c.warmupS ?? 0) * 1000;
+        const r = await measureProcess({ cmd, args, env, cwd: ROOT, durationMs: dur + w, sampleAtMs: [a + w, b + w] });
         rmSync(scratch, { recursive: true, force: true });
         const acc = results.get(c.id)!;
         const steady = (r.samples[1]! - r.samples[0]!) / ((b - a) / 1000);

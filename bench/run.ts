@@ -1,13 +1,14 @@
 /**
  * `npm run bench` entry (node --import tsx bench/run.ts [--quick|--full] [--only B1,B2,...]
- * [--runs N]). Runs the benchmarks of issue 8 side by side in one run and writes
+ * [--runs N] [--report-only]). Runs the benchmarks of issue 8 side by side in one run and writes
  * bench/results/latest.json, latest.md and cpu-vs-streams.svg. --quick (default) keeps B3 to
  * N ≤ 64 and the B5 long run to 1 min; --full runs N up to 256 and the 10-minute B5 run.
+ * Also writes bench/README-figures.md (the block the README quotes).
  * Targets are reported, never asserted: the exit code is 0 unless the harness itself fails.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runB1 } from './b1-depacketize';
 import { b2Clients, runB2, type B2Client } from './b2-cpu-per-camera';
@@ -17,7 +18,7 @@ import { rssPerStream, runB5Long } from './b5-memory';
 import { compileClients, compileLibrary, DIST } from './lib/compile';
 import { ROOT } from './lib/gst-server';
 import { nodeRedAvailable, nodeRedCommand } from './lib/node-red';
-import { markdown, svgChart, type Results } from './lib/report';
+import { markdown, readmeFigures, svgChart, type Results } from './lib/report';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -29,6 +30,15 @@ function version(cmd: string, args: string[]): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--report-only')) {
+    // Re-render latest.md, the SVG and README-figures.md from latest.json (no measuring).
+    const out = join(ROOT, 'bench', 'results');
+    const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+    writeFileSync(join(out, 'latest.md'), markdown(results));
+    if (results.b3) writeFileSync(join(out, 'cpu-vs-streams.svg'), svgChart(results.b3));
+    writeFileSync(join(ROOT, 'bench', 'README-figures.md'), readmeFigures(results));
+    return;
+  }
   const full = process.argv.includes('--full');
   const only = (arg('--only') ?? 'B1,B2,B3,B4,B5').toUpperCase().split(',');
   const runs = Math.max(3, Number(arg('--runs') ?? (full ? 5 : 3)));
@@ -51,12 +61,12 @@ async function main(): Promise<void> {
   if (only.includes('B2')) {
     const nodeRed: B2Client | null = haveLibrary && nodeRedAvailable() ? {
       id: 'ours-nodered-tcp', label: 'ours: inside Node-RED 4 (rtsp-camera → rtsp-mjpeg in → function), TCP', transport: 'tcp',
-      command: (url) => nodeRedCommand(url, 'tcp'), frames: () => null,
+      command: (url) => nodeRedCommand(url, 'tcp'), frames: () => null, warmupS: 6,
     } : null;
     const durationS = Number(arg('--duration') ?? 20);
     const b2 = await runB2({ clients: b2Clients({ haveLibrary, haveCli, nodeRed }), runs, durationS, log });
     results.b2 = { rows: b2.rows, durationS, runs };
-    results.notes.push('B2: Node-RED\'s whole-process CPU includes its own start-up (≈1–2 s of CPU); compare its steady-state column.');
+    results.notes.push('B2: Node-RED\'s whole-process CPU includes its own start-up (≈1–2 s of CPU); compare its steady-state column, measured 10–22 s into a 26 s run (6 s more warm-up than the others).');
   }
   if (only.includes('B3') && haveLibrary) {
     results.b3 = await runB3({ ns: full ? [1, 8, 32, 64, 128, 256] : [1, 8, 32, 64], ffmpegNs: full ? [1, 8, 32, 64] : [1, 8, 32], durationS: full ? 20 : 15, log });
@@ -74,6 +84,7 @@ async function main(): Promise<void> {
   }
   writeFileSync(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(join(out, 'latest.md'), markdown(results));
+  writeFileSync(join(ROOT, 'bench', 'README-figures.md'), readmeFigures(results));
   log(`wrote ${join(out, 'latest.json')}, latest.md${results.b3 ? ', cpu-vs-streams.svg' : ''}`);
 }
 
