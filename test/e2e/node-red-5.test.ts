@@ -1,0 +1,68 @@
+/**
+ * The same install-and-deploy check in Node-RED 5 on Node 22 (Node-RED 5 refuses Node < 22.9,
+ * this machine's Node is 20): a Node 22 binary and node-red@5 from the npm registry, the
+ * packed package installed into a fresh user dir with that Node's npm, then the palette check
+ * and the MQTT example against mosquitto and the demo camera.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemoCamera, type DemoCamera } from '../../src/sim/demo-camera';
+import { packedTarball } from './support/package-tarball';
+import { makeUserDir, removeDir, startNodeRed, type NodeRed } from './support/node-red';
+import { startMosquitto, type Broker } from './support/mosquitto';
+import { subscribe } from './support/mqtt-subscriber';
+import { mqttExampleFlow, topicsOf } from './support/flows';
+import { checkPalette } from './support/palette';
+import { assertDecodes, assertWholeJpegs } from './support/jpeg-checks';
+import { node22, nodeRed5 } from './support/node22';
+import { until } from './support/processes';
+
+describe('Node-RED 5 on Node 22 with the packed package', { timeout: 480_000 }, () => {
+  let broker: Broker | undefined;
+  let cam: DemoCamera | undefined;
+  let nr: NodeRed | undefined;
+  let dir: string | undefined;
+
+  before(async () => {
+    const tgz = await packedTarball();
+    const node = await node22();
+    const red = await nodeRed5(node.bin);
+    dir = await makeUserDir(tgz, 'nr5', { nodeBin: node.bin });
+    broker = await startMosquitto();
+    cam = await startDemoCamera({ port: 0, fps: 8, width: 320, height: 240 });
+    nr = await startNodeRed({ userDir: dir, label: 'nr5', nodeBin: node.bin, redJs: red.redJs });
+    const banner = nr.child.output();
+    assert.match(banner, /Node-RED version: v5\./, 'runs Node-RED 5');
+    assert.match(banner, /Node\.js\s+version: v22\./, 'runs on Node 22');
+  });
+
+  after(async () => {
+    await nr?.stop();
+    await Promise.allSettled([broker?.stop(), cam?.close()]);
+    removeDir(dir);
+  });
+
+  test('palette: the three node types, help, icons and examples', async () => {
+    await checkPalette(nr!);
+  });
+
+  test('MQTT example deploys and publishes decodable JPEGs and rtcp stats', async () => {
+    const flow = mqttExampleFlow({ brokerPort: broker!.port, cameraUrl: cam!.url, statsInterval: 1 });
+    const topics = topicsOf(flow);
+    const sub = await subscribe(broker!.port, [topics.jpeg, topics.stats]);
+    try {
+      await nr!.deploy(flow);
+      await until(() => sub.messages(topics.jpeg).length >= 3 && sub.messages(topics.stats).length >= 1, 'JPEGs and stats over MQTT', 20_000);
+      const frames = sub.messages(topics.jpeg).map((m) => m.payload);
+      assertWholeJpegs(frames, 'nr5 jpeg');
+      assertDecodes(frames, { width: 320, height: 240 }, 'nr5 jpeg');
+      const stats = JSON.parse(sub.messages(topics.stats).at(-1)!.payload.toString('utf8')) as { state: string; framesEmitted: number };
+      assert.equal(stats.state, 'playing');
+      assert.ok(stats.framesEmitted > 0);
+      const bad = nr!.child.output().split('\n').filter((l) => /\[(error|warn)\]/.test(l) && /rtsp|rtcp|camera/i.test(l));
+      assert.deepEqual(bad, [], 'errors in the Node-RED 5 log');
+    } finally {
+      await sub.close();
+    }
+  });
+});
