@@ -46,7 +46,7 @@ export async function nodeRed5(nodeBin: string): Promise<{ redJs: string; versio
     rmSync(prefix, { recursive: true, force: true });
     mkdirSync(prefix, { recursive: true });
     writeFileSync(join(prefix, 'package.json'), '{"name":"e2e-node-red-5","private":true}\n');
-    const env = { ...process.env, PATH: `${join(nodeBin, '..')}:${process.env.PATH ?? ''}` };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(nodeBin, '..')}:${process.env.PATH ?? ''}` };
     for (const k of Object.keys(env)) if (k.startsWith('npm_')) delete env[k];
     const r = await run('npm install node-red@5', 'npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--omit=optional', 'node-red@5'], { cwd: prefix, env, timeoutMs: 300_000 });
     const got = version(pkg);
