@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { helper, until } from '../support/node-red-helper';
+import { helper, until, type FlowNode } from '../support/node-red-helper';
 import cameraNode from '../../src/nodes/rtsp-camera';
 import mjpegInNode from '../../src/nodes/rtsp-mjpeg-in';
 import type { RtspCameraNode } from '../../src/nodes/camera-contract';
@@ -42,12 +42,13 @@ after(async () => {
 test('a slow flow gets the newest frames; the rest are dropped and counted, not queued', async () => {
   const url = await startDemoInChild();
   await helper.startServer();
-  await helper.load([cameraNode, mjpegInNode], [
+  const flow: FlowNode[] = [
     { id: 'f1', type: 'tab' },
     { id: 'cam', type: 'rtsp-camera', name: 'demo', url, transport: 'tcp' },
     { id: 'in1', type: 'rtsp-mjpeg in', z: 'f1', camera: 'cam', maxFps: 0, mode: 'stream', wires: [['h1']] },
     { id: 'h1', type: 'helper', z: 'f1' },
-  ]);
+  ];
+  await helper.load([cameraNode, mjpegInNode], flow);
   const got: NodeMessage[] = [];
   helper.getNode('h1').on('input', (m: NodeMessage) => {
     got.push(m);
