@@ -7,8 +7,9 @@
  *   the whole frame (never a partial JPEG);
  * - a new offset-0 packet while a frame is open means the marker packet was lost: the open
  *   frame is dropped, the new one starts;
- * - payload bytes are kept as subarrays of the packets until the marker, then copied once
- *   into one exact-size Buffer (header + scan + EOI only if missing);
+ * - payload bytes stay in their packets (a reference and a start offset per packet, no
+ *   per-packet object) until the marker, then are copied once into one exact-size Buffer
+ *   (header + scan + EOI only if missing);
  * - types 0/1 and 64/65 (restart header in every packet) are supported; other types are
  *   counted and dropped; Q 0 and 100..127 are reserved and dropped;
  * - Q 128..254 tables are cached per Q (Length 0 then reuses them); Q 255 is never cached.
@@ -19,7 +20,7 @@
  * the packet says 0.
  */
 import { parseRtpPacket, type RtpPacket } from '../rtp/packet';
-import { jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
+import { DRI_SEGMENT_LENGTH, jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
 import { qTablesForQ } from './tables';
 import { countRestartMarkers, guessRestartInterval } from './restart-repair';
 import { onvifFrameInfo } from './onvif';
@@ -68,9 +69,13 @@ interface QTables {
 
 const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 
-/** Narrows a 16-bit table to 8-bit when every entry fits (T.81 wants Pq=0 for 8-bit samples). */
-function tableFromWire(src: Buffer, sixteen: boolean): Uint8Array {
-  if (!sixteen) return Uint8Array.from(src.subarray(0, 64));
+/**
+ * Narrows a 16-bit table to 8-bit when every entry fits (T.81 wants Pq=0 for 8-bit samples).
+ * `keep`: the table outlives the packet (Q 128..254 cache), so it must not reference the
+ * packet's memory; a Q=255 table lives only as long as its frame, whose packets are held anyway.
+ */
+function tableFromWire(src: Buffer, sixteen: boolean, keep: boolean): Uint8Array {
+  if (!sixteen) return keep ? Uint8Array.from(src.subarray(0, 64)) : src.subarray(0, 64);
   let fits = true;
   for (let i = 0; i < 64; i++) if (src[2 * i] !== 0) { fits = false; break; }
   if (!fits) return Uint8Array.from(src.subarray(0, 128));
@@ -105,11 +110,13 @@ export class JpegDepacketizer {
   private fType: 0 | 1 = 1;
   private fW = 0;
   private fH = 0;
-  private fDri = 0;
-  private fTables: QTables | null = null;
+  /** header of the open frame, built once at its first packet */
+  private fParams: JpegHeaderParams | null = null;
   private fBytes = 0;
   private fHeaderBound = 0;
-  private readonly fragments: Buffer[] = [];
+  /** the open frame's scan bytes: fragPackets[i] from fragStarts[i] to its end */
+  private readonly fragPackets: Buffer[] = [];
+  private readonly fragStarts: number[] = [];
   /** timestamp of the last dropped frame: its remaining packets are skipped quietly */
   private skipping = false;
   private skipTs = 0;
@@ -174,8 +181,7 @@ export class JpegDepacketizer {
 
     let tables: QTables | null;
     if (q < 100) {
-      const t = qTablesForQ(q)!;
-      tables = { luma: t.luma, chroma: t.chroma };
+      tables = qTablesForQ(q)!; // shared and cached, never mutated
     } else {
       // §3.1.8 quantization table header: MBZ, precision, length, table data.
       if (pl.length < p + 4) return this.rejectStart(pkt, 'invalidPackets');
@@ -190,9 +196,10 @@ export class JpegDepacketizer {
         const size0 = precision & 1 ? 128 : 64;
         const size1 = precision & 2 ? 128 : 64;
         if (length < size0) return this.rejectStart(pkt, 'badTables');
-        const luma = tableFromWire(pl.subarray(p, p + size0), (precision & 1) !== 0);
+        const keep = q < 255;
+        const luma = tableFromWire(pl.subarray(p, p + size0), (precision & 1) !== 0, keep);
         // One table (Length 64, FFmpeg default): chroma uses table 0. Extra tables are ignored.
-        const chroma = length >= size0 + size1 ? tableFromWire(pl.subarray(p + size0, p + size0 + size1), (precision & 2) !== 0) : null;
+        const chroma = length >= size0 + size1 ? tableFromWire(pl.subarray(p + size0, p + size0 + size1), (precision & 2) !== 0, keep) : null;
         tables = { luma, chroma };
         if (q < 255) this.qCache.set(q, tables);
         p += length;
@@ -220,10 +227,10 @@ export class JpegDepacketizer {
     this.fType = baseType;
     this.fW = width;
     this.fH = height;
-    this.fDri = dri;
-    this.fTables = tables;
+    this.fParams = { type: baseType, width, height, luma: tables.luma, chroma: tables.chroma, restartInterval: dri };
     this.fBytes = 0;
-    this.fHeaderBound = jpegHeaderLength({ type: baseType, width, height, luma: tables.luma, chroma: tables.chroma, restartInterval: 1 });
+    // Room for a DRI the restart repair may add.
+    this.fHeaderBound = jpegHeaderLength(this.fParams) + (dri ? 0 : DRI_SEGMENT_LENGTH);
     return this.append(pkt, p);
   }
 
@@ -259,49 +266,50 @@ export class JpegDepacketizer {
   }
 
   private append(pkt: RtpPacket, p: number): JpegFrame | null {
-    const frag = pkt.payload.subarray(p);
-    if (frag.length) {
-      this.fBytes += frag.length;
+    const pl = pkt.payload;
+    const n = pl.length - p;
+    if (n > 0) {
+      this.fBytes += n;
       if (this.fHeaderBound + this.fBytes + 2 > this.maxFrameBytes) {
         this.stats.oversize++;
         this.dropFrame(false);
         this.skip(pkt);
         return null;
       }
-      this.fragments.push(frag);
+      this.fragPackets.push(pl);
+      this.fragStarts.push(p);
     }
     return pkt.marker ? this.finish() : null;
   }
 
   private finish(): JpegFrame | null {
-    const frags = this.fragments;
-    if (this.fBytes === 0) { this.dropFrame(false); return null; }
+    const bufs = this.fragPackets;
+    const starts = this.fragStarts;
+    const n = bufs.length;
+    if (n === 0) { this.dropFrame(false); return null; }
     // EOI only if the scan does not already end with FF D9 (both bytes checked; the pair may
     // straddle two fragments).
-    const last = frags[frags.length - 1]!;
+    const last = bufs[n - 1]!;
     const b1 = last[last.length - 1];
-    const b0 = last.length >= 2 ? last[last.length - 2] : frags.length >= 2 ? frags[frags.length - 2]![frags[frags.length - 2]!.length - 1] : undefined;
+    const b0 = last.length - starts[n - 1]! >= 2 ? last[last.length - 2] : n >= 2 ? bufs[n - 2]![bufs[n - 2]!.length - 1] : undefined;
     const hasEoi = b0 === 0xff && b1 === 0xd9;
-    let dri = this.fDri;
-    if (dri === 0 && this.repair) {
-      const markers = countRestartMarkers(frags);
-      if (markers > 0) {
-        dri = guessRestartInterval(this.fW, this.fH, this.fType, markers);
-        if (dri) this.stats.restartRepaired++;
-      }
-    }
-    const t = this.fTables!;
-    const hp: JpegHeaderParams = { type: this.fType, width: this.fW, height: this.fH, luma: t.luma, chroma: t.chroma, restartInterval: dri };
-    const total = jpegHeaderLength(hp) + this.fBytes + (hasEoi ? 0 : 2);
+    const hp = this.fParams!;
+    const headerLen = jpegHeaderLength(hp);
+    const total = headerLen + this.fBytes + (hasEoi ? 0 : 2);
     if (total > this.maxFrameBytes) {
       this.stats.oversize++;
       this.dropFrame(false);
       return null;
     }
-    const out = Buffer.allocUnsafe(total);
+    let out: Buffer = Buffer.allocUnsafe(total);
     let o = writeJpegHeader(hp, out, 0);
-    for (const f of frags) { f.copy(out, o); o += f.length; }
+    for (let i = 0; i < n; i++) {
+      const b = bufs[i]!;
+      b.copy(out, o, starts[i]);
+      o += b.length - starts[i]!;
+    }
     if (!hasEoi) { out[o] = 0xff; out[o + 1] = 0xd9; }
+    if (hp.restartInterval === 0 && this.repair) out = this.repairRestart(out, headerLen);
     const frame: JpegFrame = { jpeg: out, width: this.fW, height: this.fH, rtpTimestamp: this.fTs, ssrc: this.fSsrc };
     this.stats.framesEmitted++;
     this.resetFrame();
@@ -310,6 +318,26 @@ export class JpegDepacketizer {
     this.skipTs = frame.rtpTimestamp;
     this.skipSsrc = frame.ssrc;
     return frame;
+  }
+
+  /**
+   * Type 0/1 frame whose scan holds RSTn markers: rewrap it with a DRI (restart-repair.ts).
+   * The scan is searched in the assembled frame (one contiguous native search when there is
+   * no RST0, i.e. nearly always); only frames that need the repair pay a second copy.
+   */
+  private repairRestart(jpeg: Buffer, headerLen: number): Buffer {
+    const markers = countRestartMarkers(jpeg, headerLen);
+    if (markers === 0) return jpeg;
+    const hp = this.fParams!;
+    const dri = guessRestartInterval(hp.width, hp.height, hp.type, markers);
+    if (dri === 0) return jpeg;
+    hp.restartInterval = dri;
+    const fixedHeaderLen = jpegHeaderLength(hp);
+    const fixed = Buffer.allocUnsafe(fixedHeaderLen + jpeg.length - headerLen);
+    writeJpegHeader(hp, fixed, 0);
+    jpeg.copy(fixed, fixedHeaderLen, headerLen);
+    this.stats.restartRepaired++;
+    return fixed;
   }
 
   /** A first packet was rejected: count it and skip the rest of its frame quietly. */
@@ -334,8 +362,9 @@ export class JpegDepacketizer {
 
   private resetFrame(): void {
     this.open = false;
-    this.fragments.length = 0;
+    this.fragPackets.length = 0;
+    this.fragStarts.length = 0;
     this.fBytes = 0;
-    this.fTables = null;
+    this.fParams = null;
   }
 }

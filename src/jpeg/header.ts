@@ -47,7 +47,9 @@ const DHT_BLOCK: Buffer = Buffer.concat([
 const SOS_SEGMENT: Buffer = Buffer.from([0xff, 0xda, 0x00, 0x0c, 0x03, 0x00, 0x00, 0x01, 0x11, 0x02, 0x11, 0x00, 0x3f, 0x00]);
 
 const SOF_LENGTH = 2 + 2 + 15; // marker + length field + (P, Y, X, Nf, 3×3)
-const DRI_LENGTH = 6;
+/** Bytes a DRI segment adds to the header: marker, length 4, interval. */
+export const DRI_SEGMENT_LENGTH = 6;
+const DRI_LENGTH = DRI_SEGMENT_LENGTH;
 
 function dqtLength(table: Uint8Array): number {
   return 2 + 2 + 1 + table.length;

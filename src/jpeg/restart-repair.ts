@@ -9,21 +9,24 @@
  * preferred because that is what FFmpeg and `cjpeg -restart N` (rows) produce.
  */
 
-/** Counts RSTn markers (FF D0..FF D7) in the scan fragments, including pairs split across fragments. */
-export function countRestartMarkers(fragments: readonly Buffer[]): number {
+/** FF D0: RST0. Restart markers count 0..7 from the first interval (T.81 B.2.1), so a scan with any RSTn has RST0. */
+const RST0 = Buffer.from([0xff, 0xd0]);
+
+/**
+ * Counts RSTn markers (FF D0..FF D7) in `buf[start, end)`, an entropy-coded scan where every
+ * data FF is stuffed (FF 00) or fill (FF FF). Scans without RST0 — nearly every frame of a
+ * sender that behaves — cost one native search; the byte walk runs only when RST0 is present.
+ */
+export function countRestartMarkers(buf: Uint8Array, start = 0, end = buf.length): number {
+  const view = Buffer.from(buf.buffer, buf.byteOffset + start, Math.max(0, end - start));
+  if (view.indexOf(RST0) < 0) return 0;
   let count = 0;
-  let prevFF = false;
-  for (const f of fragments) {
-    if (f.length === 0) continue;
-    if (prevFF && f[0]! >= 0xd0 && f[0]! <= 0xd7) count++;
-    let i = f.indexOf(0xff);
-    while (i >= 0 && i + 1 < f.length) {
-      const b = f[i + 1]!;
-      if (b >= 0xd0 && b <= 0xd7) count++;
-      // FF FF is fill; the second FF may start a marker, so advance by one only then.
-      i = f.indexOf(0xff, b === 0xff ? i + 1 : i + 2);
-    }
-    prevFF = f[f.length - 1] === 0xff;
+  let i = view.indexOf(0xff);
+  while (i >= 0 && i + 1 < view.length) {
+    const b = view[i + 1]!;
+    if (b >= 0xd0 && b <= 0xd7) count++;
+    // FF FF is fill; the second FF may start a marker, so advance by one only then.
+    i = view.indexOf(0xff, b === 0xff ? i + 1 : i + 2);
   }
   return count;
 }

@@ -473,10 +473,16 @@ describe('restart marker repair (RST in scan, no restart header)', () => {
     assert.equal(guessRestartInterval(320, 240, 1, 1000), 0);
   });
 
-  test('markers counted across fragment boundaries, fill bytes and stuffing ignored', () => {
-    assert.equal(countRestartMarkers([Buffer.from([0xff, 0x00, 0xff, 0xd0, 1, 0xff])]), 1);
-    assert.equal(countRestartMarkers([Buffer.from([1, 0xff]), Buffer.from([0xd3, 0xff, 0xff, 0xd4])]), 2);
-    assert.equal(countRestartMarkers([Buffer.from([0xff, 0xd9, 0xd0])]), 0);
+  test('markers counted in a scan region, fill bytes and stuffing ignored', () => {
+    assert.equal(countRestartMarkers(Buffer.from([0xff, 0x00, 0xff, 0xd0, 1, 0xff])), 1);
+    assert.equal(countRestartMarkers(Buffer.from([1, 0xff, 0xd0, 0xff, 0xff, 0xd1, 0xff, 0xd4])), 3);
+    assert.equal(countRestartMarkers(Buffer.from([0xff, 0xd9, 0xd0])), 0);
+    // only the region [start, end) counts
+    const b = Buffer.from([0xff, 0xd0, 7, 0xff, 0xd0, 0xff, 0xd1, 0xff, 0xd2]);
+    assert.equal(countRestartMarkers(b, 3, 7), 2);
+    assert.equal(countRestartMarkers(b, 2, 3), 0);
+    // a scan with RST1.. but no RST0 is not a restart scan (T.81 counts from RST0)
+    assert.equal(countRestartMarkers(Buffer.from([0xff, 0xd1, 0xff, 0xd2])), 0);
   });
 
   test('type 1 frame with RSTn but no restart header gets a DRI and decodes; disabled → no DRI', () => {
