@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemoCamera, type DemoCamera } from '../../src/sim/demo-camera';
 import { ARTIFACTS, packedTarball } from './support/package-tarball';
-import { makeUserDir, removeDir, startNodeRed, type NodeRed } from './support/node-red';
+import { makeUserDir, removeDir, startNodeRed, withLogs, type NodeRed } from './support/node-red';
 
 const CHROMIUM = '/usr/bin/chromium';
 const USERNAME = 'admin';
@@ -58,100 +58,112 @@ describe('editor in Chromium: camera config, connection test, deploy, no passwor
     removeDir(dir);
   });
 
-  test('add a camera through the rtsp mjpeg edit dialog, test it, deploy, green status with fps', async () => {
+  test('add a camera through the rtsp mjpeg edit dialog, test it, deploy, green status with fps', () => withLogs([nr], async () => {
     const p = page!;
-    await p.goto(nr!.url);
-    const paletteNode = p.locator('.red-ui-palette-node[data-palette-type="rtsp-mjpeg in"]');
-    await paletteNode.waitFor({ state: 'attached' });
-    for (const t of ['rtsp-mjpeg in', 'rtcp stats']) {
-      const icon = await p.evaluate(`getComputedStyle(document.querySelector('.red-ui-palette-node[data-palette-type="${t}"] .red-ui-palette-icon')).backgroundImage`) as string;
-      assert.match(icon, /icons\/node-red-contrib-rtsp-mjpeg\/(camera|stats)\.svg/, `${t} palette icon`);
+    try {
+      await p.goto(nr!.url);
+      const paletteNode = p.locator('.red-ui-palette-node[data-palette-type="rtsp-mjpeg in"]');
+      await paletteNode.waitFor({ state: 'attached' });
+      for (const t of ['rtsp-mjpeg in', 'rtcp stats']) {
+        const icon = await p.evaluate(`getComputedStyle(document.querySelector('.red-ui-palette-node[data-palette-type="${t}"] .red-ui-palette-icon')).backgroundImage`) as string;
+        assert.match(icon, /icons\/node-red-contrib-rtsp-mjpeg\/(camera|stats)\.svg/, `${t} palette icon`);
+      }
+      // the palette filter reacts to typing (keyup), not to a programmatic value change
+      await p.locator('#red-ui-palette-search input').pressSequentially('rtsp', { delay: 30 });
+      await p.locator('.red-ui-palette-node[data-palette-type="inject"]').waitFor({ state: 'hidden' });
+      await paletteNode.scrollIntoViewIfNeeded();
+      await shot('01-palette');
+
+      // drag from the palette onto the workspace (jQuery UI draggable: real mouse events)
+      const from = (await paletteNode.boundingBox())!;
+      const chart = (await p.locator('#red-ui-workspace-chart').boundingBox())!;
+      assert.ok(from.y > 0 && from.y + from.height < 900, `palette node on screen at y=${from.y}`);
+      await p.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+      await p.mouse.down();
+      await p.mouse.move(from.x + 40, from.y + 20, { steps: 5 });
+      await p.mouse.move(chart.x + 250, chart.y + 150, { steps: 15 });
+      await p.mouse.move(chart.x + 260, chart.y + 160, { steps: 5 });
+      await p.mouse.up();
+      const onCanvas = p.locator('#red-ui-workspace-chart g.red-ui-flow-node-group');
+      await onCanvas.first().waitFor();
+      assert.equal(await onCanvas.count(), 1, 'one node on the workspace');
+
+      // the help sidebar for the dropped (selected) node, as its "?" button shows it
+      await p.evaluate(`RED.actions.invoke('core:show-help-tab')`);
+      const help = p.locator('.red-ui-sidebar-help-stack .red-ui-help').first();
+      await help.waitFor();
+      assert.match(await help.innerText(), /Receives Motion-JPEG from an RTSP camera/, 'help text from locales/en-US');
+      await shot('01b-help');
+
+      // edit dialog → add new rtsp-camera
+      await p.locator('#red-ui-workspace-chart .red-ui-flow-node').first().dblclick();
+      await p.locator('#node-input-camera').waitFor({ state: 'attached' });
+      // the "add new config node" button: id since Node-RED 4.1, the older lookup button before
+      await p.locator('#node-input-btn-camera-add, #node-input-lookup-camera').first().click();
+      const urlInput = p.locator('#node-config-input-url');
+      await urlInput.waitFor({ state: 'visible' });
+
+      // paste a URL with the credentials in it (a real Ctrl+V from the clipboard), first as
+      // users often do (password not encoded), then percent-encoded as RFC 3986 requires
+      const raw = cleanUrl.replace('rtsp://', `rtsp://${USERNAME}:${PASSWORD}@`);
+      const encoded = cleanUrl.replace('rtsp://', `rtsp://${USERNAME}:${encodeURIComponent(PASSWORD)}@`);
+      for (const withCreds of [raw, encoded]) {
+        await p.locator('#node-config-input-username').fill('');
+        await p.locator('#node-config-input-password').fill('');
+        await p.evaluate(`navigator.clipboard.writeText(${JSON.stringify(withCreds)})`);
+        await urlInput.click();
+        await urlInput.press('Control+a');
+        await urlInput.press('Control+v');
+        await p.waitForFunction(`document.querySelector('#node-config-input-username').value !== ''`);
+        assert.equal(await urlInput.inputValue(), cleanUrl, `URL without credentials after pasting ${withCreds === raw ? 'raw' : 'encoded'}`);
+        assert.equal(await p.locator('#node-config-input-username').inputValue(), USERNAME);
+        assert.equal(await p.locator('#node-config-input-password').inputValue(), PASSWORD);
+      }
+      assert.ok(await p.locator('#rtsp-camera-url-note').isVisible(), 'the "credentials moved" note shows');
+      await p.locator('#node-config-input-name').fill('e2e camera');
+
+      // test connection: track summary + snapshot
+      await p.locator('#rtsp-camera-test').click();
+      const result = p.locator('#rtsp-camera-test-result');
+      await result.locator('img').waitFor({ timeout: 30_000 });
+      const summary = (await result.innerText()).trim();
+      assert.match(summary, /640×480/, `summary: ${summary}`);
+      assert.match(summary, /JPEG/i, `summary: ${summary}`);
+      assert.match(summary, /tcp/i, `summary: ${summary}`);
+      assert.match(summary, /1 track/, `summary: ${summary}`);
+      await p.waitForFunction(`(() => { const i = document.querySelector('#rtsp-camera-test-result img'); return i && i.complete && i.naturalWidth > 0; })()`);
+      const natural = await p.evaluate(`(() => { const i = document.querySelector('#rtsp-camera-test-result img'); return [i.naturalWidth, i.naturalHeight]; })()`) as [number, number];
+      assert.deepEqual(natural, [640, 480], 'the snapshot decodes in the browser');
+      assert.ok(!summary.includes(PASSWORD) && !summary.includes(encodeURIComponent(PASSWORD)), 'no password in the result');
+      await shot('02-camera-config-tested');
+
+      await p.locator('#node-config-dialog-ok').click();
+      await urlInput.waitFor({ state: 'detached' });
+      assert.match(await p.locator('#node-input-camera option:checked').innerText(), /e2e camera/);
+      await shot('03-node-edit-dialog');
+      await p.locator('#node-dialog-ok').click();
+      await p.locator('#node-input-camera').waitFor({ state: 'detached' });
+
+      // deploy and watch the status under the node
+      await p.locator('#red-ui-header-button-deploy').click();
+      const label = p.locator('#red-ui-workspace-chart .red-ui-flow-node-status-label');
+      await p.waitForFunction(`(() => { const l = document.querySelector('#red-ui-workspace-chart .red-ui-flow-node-status-label'); return l && / fps/.test(l.textContent); })()`, undefined, { timeout: 30_000 });
+      const statusText = await label.first().textContent();
+      assert.match(statusText ?? '', /^\d+(\.\d)? fps 640×480$/, `status: ${statusText}`);
+      const dotClass = await p.locator('#red-ui-workspace-chart .red-ui-flow-node-status').first().getAttribute('class');
+      assert.match(dotClass ?? '', /red-ui-flow-node-status-dot-green/, `status shape: ${dotClass}`);
+      await shot('04-deployed-status');
+      deployed = true;
+
+      // the camera saw Digest authentication succeed
+      const auths = cam!.stats.requests.map((r) => Object.entries(r.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? '');
+      assert.ok(auths.some((a) => a.startsWith('Digest ')), 'Digest Authorization sent');
+      assert.ok(cam!.stats.plays >= 2, 'connection test and deployed node each played');
+    } catch (err) {
+      await shot('failure').catch(() => undefined);
+      throw err;
     }
-    // the palette filter reacts to typing (keyup), not to a programmatic value change
-    await p.locator('#red-ui-palette-search input').pressSequentially('rtsp', { delay: 30 });
-    await p.locator('.red-ui-palette-node[data-palette-type="inject"]').waitFor({ state: 'hidden' });
-    await paletteNode.scrollIntoViewIfNeeded();
-    await shot('01-palette');
-
-    // drag from the palette onto the workspace (jQuery UI draggable: real mouse events)
-    const from = (await paletteNode.boundingBox())!;
-    const chart = (await p.locator('#red-ui-workspace-chart').boundingBox())!;
-    assert.ok(from.y > 0 && from.y + from.height < 900, `palette node on screen at y=${from.y}`);
-    await p.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-    await p.mouse.down();
-    await p.mouse.move(from.x + 40, from.y + 20, { steps: 5 });
-    await p.mouse.move(chart.x + 250, chart.y + 150, { steps: 15 });
-    await p.mouse.move(chart.x + 260, chart.y + 160, { steps: 5 });
-    await p.mouse.up();
-    const onCanvas = p.locator('#red-ui-workspace-chart g.red-ui-flow-node-group');
-    await onCanvas.first().waitFor();
-    assert.equal(await onCanvas.count(), 1, 'one node on the workspace');
-
-    // edit dialog → add new rtsp-camera
-    await p.locator('#red-ui-workspace-chart .red-ui-flow-node').first().dblclick();
-    await p.locator('#node-input-camera').waitFor({ state: 'attached' });
-    // the "add new config node" button: id since Node-RED 4.1, the older lookup button before
-    await p.locator('#node-input-btn-camera-add, #node-input-lookup-camera').first().click();
-    const urlInput = p.locator('#node-config-input-url');
-    await urlInput.waitFor({ state: 'visible' });
-
-    // paste a URL with the credentials in it (a real Ctrl+V from the clipboard), first as
-    // users often do (password not encoded), then percent-encoded as RFC 3986 requires
-    const raw = cleanUrl.replace('rtsp://', `rtsp://${USERNAME}:${PASSWORD}@`);
-    const encoded = cleanUrl.replace('rtsp://', `rtsp://${USERNAME}:${encodeURIComponent(PASSWORD)}@`);
-    for (const withCreds of [raw, encoded]) {
-      await p.locator('#node-config-input-username').fill('');
-      await p.locator('#node-config-input-password').fill('');
-      await p.evaluate(`navigator.clipboard.writeText(${JSON.stringify(withCreds)})`);
-      await urlInput.click();
-      await urlInput.press('Control+a');
-      await urlInput.press('Control+v');
-      await p.waitForFunction(`document.querySelector('#node-config-input-username').value !== ''`);
-      assert.equal(await urlInput.inputValue(), cleanUrl, `URL without credentials after pasting ${withCreds === raw ? 'raw' : 'encoded'}`);
-      assert.equal(await p.locator('#node-config-input-username').inputValue(), USERNAME);
-      assert.equal(await p.locator('#node-config-input-password').inputValue(), PASSWORD);
-    }
-    assert.ok(await p.locator('#rtsp-camera-url-note').isVisible(), 'the "credentials moved" note shows');
-    await p.locator('#node-config-input-name').fill('e2e camera');
-
-    // test connection: track summary + snapshot
-    await p.locator('#rtsp-camera-test').click();
-    const result = p.locator('#rtsp-camera-test-result');
-    await result.locator('img').waitFor({ timeout: 30_000 });
-    const summary = (await result.innerText()).trim();
-    assert.match(summary, /640×480/, `summary: ${summary}`);
-    assert.match(summary, /JPEG/i, `summary: ${summary}`);
-    assert.match(summary, /tcp/i, `summary: ${summary}`);
-    assert.match(summary, /1 track/, `summary: ${summary}`);
-    await p.waitForFunction(`(() => { const i = document.querySelector('#rtsp-camera-test-result img'); return i && i.complete && i.naturalWidth > 0; })()`);
-    const natural = await p.evaluate(`(() => { const i = document.querySelector('#rtsp-camera-test-result img'); return [i.naturalWidth, i.naturalHeight]; })()`) as [number, number];
-    assert.deepEqual(natural, [640, 480], 'the snapshot decodes in the browser');
-    assert.ok(!summary.includes(PASSWORD) && !summary.includes(encodeURIComponent(PASSWORD)), 'no password in the result');
-    await shot('02-camera-config-tested');
-
-    await p.locator('#node-config-dialog-ok').click();
-    await urlInput.waitFor({ state: 'detached' });
-    assert.match(await p.locator('#node-input-camera option:checked').innerText(), /e2e camera/);
-    await shot('03-node-edit-dialog');
-    await p.locator('#node-dialog-ok').click();
-    await p.locator('#node-input-camera').waitFor({ state: 'detached' });
-
-    // deploy and watch the status under the node
-    await p.locator('#red-ui-header-button-deploy').click();
-    const label = p.locator('#red-ui-workspace-chart .red-ui-flow-node-status-label');
-    await p.waitForFunction(`(() => { const l = document.querySelector('#red-ui-workspace-chart .red-ui-flow-node-status-label'); return l && / fps/.test(l.textContent); })()`, undefined, { timeout: 30_000 });
-    const statusText = await label.first().textContent();
-    assert.match(statusText ?? '', /^\d+(\.\d)? fps 640×480$/, `status: ${statusText}`);
-    const dotClass = await p.locator('#red-ui-workspace-chart .red-ui-flow-node-status').first().getAttribute('class');
-    assert.match(dotClass ?? '', /red-ui-flow-node-status-dot-green/, `status shape: ${dotClass}`);
-    await shot('04-deployed-status');
-    deployed = true;
-
-    // the camera saw Digest authentication succeed
-    const auths = cam!.stats.requests.map((r) => Object.entries(r.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1] ?? '');
-    assert.ok(auths.some((a) => a.startsWith('Digest ')), 'Digest Authorization sent');
-    assert.ok(cam!.stats.plays >= 2, 'connection test and deployed node each played');
-  });
+  }));
 
   test('the password is in no export, file, API answer or log', async () => {
     assert.ok(deployed, 'needs the deployed camera from the previous test');

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemoCamera, type DemoCamera } from '../../src/sim/demo-camera';
 import { packedTarball } from './support/package-tarball';
-import { makeUserDir, removeDir, startNodeRed, type NodeRed } from './support/node-red';
+import { makeUserDir, removeDir, startNodeRed, withLogs, type NodeRed } from './support/node-red';
 import { startMosquitto, type Broker } from './support/mosquitto';
 import { subscribe, type Subscriber } from './support/mqtt-subscriber';
 import { mqttExampleFlow, topicsOf } from './support/flows';
@@ -79,26 +79,28 @@ describe('Node-RED 4.1 with the packed package', { timeout: 240_000 }, () => {
     const maxFps = Number(flow.find((n) => n.type === 'rtsp-mjpeg in')!.maxFps);
     const sub: Subscriber = await subscribe(broker!.port, [topics.jpeg, topics.stats]);
     try {
-      await nr1!.deploy(flow);
-      await until(() => sub.messages(topics.jpeg).length >= 2, 'first JPEGs over MQTT', 20_000);
-      // a measured window: the example's rate limit holds while the camera sends 10 frames/s
-      const n0 = sub.messages(topics.jpeg).length;
-      const sent0 = camA!.stats.framesSent;
-      const t0 = Date.now();
-      await sleep(5000);
-      const secs = (Date.now() - t0) / 1000;
-      const got = sub.messages(topics.jpeg).length - n0;
-      const sent = camA!.stats.framesSent - sent0;
-      assert.ok(sent > 8 * secs * 0.6, `camera sent ${sent} frames in ${secs} s`);
-      assert.ok(got >= maxFps * secs * 0.6 && got <= maxFps * secs * 1.4 + 1, `${got} JPEGs in ${secs.toFixed(1)} s at maxFps ${maxFps}`);
-      await until(() => sub.messages(topics.stats).length >= 1, 'rtcp stats over MQTT', 15_000);
+      await withLogs([nr1], async () => {
+        await nr1!.deploy(flow);
+        await until(() => sub.messages(topics.jpeg).length >= 2, 'first JPEGs over MQTT', 20_000);
+        // a measured window: the example's rate limit holds while the camera sends 10 frames/s
+        const n0 = sub.messages(topics.jpeg).length;
+        const sent0 = camA!.stats.framesSent;
+        const t0 = Date.now();
+        await sleep(5000);
+        const secs = (Date.now() - t0) / 1000;
+        const got = sub.messages(topics.jpeg).length - n0;
+        const sent = camA!.stats.framesSent - sent0;
+        assert.ok(sent > 8 * secs * 0.6, `camera sent ${sent} frames in ${secs} s`);
+        assert.ok(got >= maxFps * secs * 0.6 && got <= maxFps * secs * 1.4 + 1, `${got} JPEGs in ${secs.toFixed(1)} s at maxFps ${maxFps}`);
+        await until(() => sub.messages(topics.stats).length >= 1, 'rtcp stats over MQTT', 15_000);
 
-      const frames = sub.messages(topics.jpeg).map((m) => m.payload);
-      assertWholeJpegs(frames, 'mqtt jpeg');
-      assertDecodes(frames, { width: 640, height: 480 }, 'mqtt jpeg');
-      const stats = assertStats(sub.messages(topics.stats)[0]!.payload, 10, 'mqtt stats');
-      assert.ok(stats.framesEmitted >= frames.length, 'stats count the frames the node passed on');
-      assertCleanLog(nr1!, 'nr4-a');
+        const frames = sub.messages(topics.jpeg).map((m) => m.payload);
+        assertWholeJpegs(frames, 'mqtt jpeg');
+        assertDecodes(frames, { width: 640, height: 480 }, 'mqtt jpeg');
+        const stats = assertStats(sub.messages(topics.stats)[0]!.payload, 10, 'mqtt stats');
+        assert.ok(stats.framesEmitted >= frames.length, 'stats count the frames the node passed on');
+        assertCleanLog(nr1!, 'nr4-a');
+      });
     } finally {
       await sub.close();
     }
@@ -115,31 +117,33 @@ describe('Node-RED 4.1 with the packed package', { timeout: 240_000 }, () => {
     const tB = topicsOf(flowB);
     const sub = await subscribe(broker!.port, ['camera/+/jpeg', 'camera/+/stats']);
     try {
-      await nr1!.deploy(flowA);
-      await nr2!.deploy(flowB);
-      await until(() => sub.messages(tA.jpeg).length >= 3 && sub.messages(tB.jpeg).length >= 3, 'both streams over MQTT', 20_000);
-      const a0 = sub.messages(tA.jpeg).length; const b0 = sub.messages(tB.jpeg).length;
-      const sa0 = camA!.stats.framesSent; const sb0 = camB!.stats.framesSent;
-      await sleep(5000);
-      // compared with what each camera sent in the same window, not with the clock
-      const gotA = sub.messages(tA.jpeg).length - a0; const sentA = camA!.stats.framesSent - sa0;
-      const gotB = sub.messages(tB.jpeg).length - b0; const sentB = camB!.stats.framesSent - sb0;
-      assert.ok(Math.abs(gotA - sentA) <= Math.max(2, sentA * 0.1), `cam-a: ${gotA} received vs ${sentA} sent`);
-      assert.ok(Math.abs(gotB - sentB) <= Math.max(2, sentB * 0.1), `cam-b: ${gotB} received vs ${sentB} sent`);
-      await until(() => sub.messages(tA.stats).length >= 1 && sub.messages(tB.stats).length >= 1, 'stats of both cameras', 10_000);
+      await withLogs([nr1, nr2], async () => {
+        await nr1!.deploy(flowA);
+        await nr2!.deploy(flowB);
+        await until(() => sub.messages(tA.jpeg).length >= 3 && sub.messages(tB.jpeg).length >= 3, 'both streams over MQTT', 20_000);
+        const a0 = sub.messages(tA.jpeg).length; const b0 = sub.messages(tB.jpeg).length;
+        const sa0 = camA!.stats.framesSent; const sb0 = camB!.stats.framesSent;
+        await sleep(5000);
+        // compared with what each camera sent in the same window, not with the clock
+        const gotA = sub.messages(tA.jpeg).length - a0; const sentA = camA!.stats.framesSent - sa0;
+        const gotB = sub.messages(tB.jpeg).length - b0; const sentB = camB!.stats.framesSent - sb0;
+        assert.ok(Math.abs(gotA - sentA) <= Math.max(2, sentA * 0.1), `cam-a: ${gotA} received vs ${sentA} sent`);
+        assert.ok(Math.abs(gotB - sentB) <= Math.max(2, sentB * 0.1), `cam-b: ${gotB} received vs ${sentB} sent`);
+        await until(() => sub.messages(tA.stats).length >= 1 && sub.messages(tB.stats).length >= 1, 'stats of both cameras', 10_000);
 
-      const framesA = sub.messages(tA.jpeg).map((m) => m.payload);
-      const framesB = sub.messages(tB.jpeg).map((m) => m.payload);
-      assertWholeJpegs(framesA, 'cam-a'); assertWholeJpegs(framesB, 'cam-b');
-      assertDecodes(framesA, { width: 640, height: 480 }, 'cam-a');
-      assertDecodes(framesB, { width: 320, height: 240 }, 'cam-b');
-      const sA = assertStats(sub.messages(tA.stats).at(-1)!.payload, 10, 'cam-a stats');
-      const sB = assertStats(sub.messages(tB.stats).at(-1)!.payload, 6, 'cam-b stats');
-      assert.notEqual(sA.ssrc, sB.ssrc, 'two different RTP streams');
-      // each camera is owned by exactly one instance: one RTSP session each
-      assert.equal(camA!.stats.activeSessions, 1, 'cam-a sessions');
-      assert.equal(camB!.stats.activeSessions, 1, 'cam-b sessions');
-      assertCleanLog(nr1!, 'nr4-a'); assertCleanLog(nr2!, 'nr4-b');
+        const framesA = sub.messages(tA.jpeg).map((m) => m.payload);
+        const framesB = sub.messages(tB.jpeg).map((m) => m.payload);
+        assertWholeJpegs(framesA, 'cam-a'); assertWholeJpegs(framesB, 'cam-b');
+        assertDecodes(framesA, { width: 640, height: 480 }, 'cam-a');
+        assertDecodes(framesB, { width: 320, height: 240 }, 'cam-b');
+        const sA = assertStats(sub.messages(tA.stats).at(-1)!.payload, 10, 'cam-a stats');
+        const sB = assertStats(sub.messages(tB.stats).at(-1)!.payload, 6, 'cam-b stats');
+        assert.notEqual(sA.ssrc, sB.ssrc, 'two different RTP streams');
+        // each camera is owned by exactly one instance: one RTSP session each
+        assert.equal(camA!.stats.activeSessions, 1, 'cam-a sessions');
+        assert.equal(camB!.stats.activeSessions, 1, 'cam-b sessions');
+        assertCleanLog(nr1!, 'nr4-a'); assertCleanLog(nr2!, 'nr4-b');
+      });
     } finally {
       await sub.close();
     }

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemoCamera, type DemoCamera } from '../../src/sim/demo-camera';
 import { packedTarball } from './support/package-tarball';
-import { makeUserDir, removeDir, startNodeRed, type NodeRed } from './support/node-red';
+import { makeUserDir, removeDir, startNodeRed, withLogs, type NodeRed } from './support/node-red';
 import { startMosquitto, type Broker } from './support/mosquitto';
 import { subscribe } from './support/mqtt-subscriber';
 import { mqttExampleFlow, topicsOf } from './support/flows';
@@ -51,16 +51,18 @@ describe('Node-RED 5 on Node 22 with the packed package', { timeout: 480_000 }, 
     const topics = topicsOf(flow);
     const sub = await subscribe(broker!.port, [topics.jpeg, topics.stats]);
     try {
-      await nr!.deploy(flow);
-      await until(() => sub.messages(topics.jpeg).length >= 3 && sub.messages(topics.stats).length >= 1, 'JPEGs and stats over MQTT', 20_000);
-      const frames = sub.messages(topics.jpeg).map((m) => m.payload);
-      assertWholeJpegs(frames, 'nr5 jpeg');
-      assertDecodes(frames, { width: 320, height: 240 }, 'nr5 jpeg');
-      const stats = JSON.parse(sub.messages(topics.stats).at(-1)!.payload.toString('utf8')) as { state: string; framesEmitted: number };
-      assert.equal(stats.state, 'playing');
-      assert.ok(stats.framesEmitted > 0);
-      const bad = nr!.child.output().split('\n').filter((l) => /\[(error|warn)\]/.test(l) && /rtsp|rtcp|camera/i.test(l));
-      assert.deepEqual(bad, [], 'errors in the Node-RED 5 log');
+      await withLogs([nr], async () => {
+        await nr!.deploy(flow);
+        await until(() => sub.messages(topics.jpeg).length >= 3 && sub.messages(topics.stats).length >= 1, 'JPEGs and stats over MQTT', 20_000);
+        const frames = sub.messages(topics.jpeg).map((m) => m.payload);
+        assertWholeJpegs(frames, 'nr5 jpeg');
+        assertDecodes(frames, { width: 320, height: 240 }, 'nr5 jpeg');
+        const stats = JSON.parse(sub.messages(topics.stats).at(-1)!.payload.toString('utf8')) as { state: string; framesEmitted: number };
+        assert.equal(stats.state, 'playing');
+        assert.ok(stats.framesEmitted > 0);
+        const bad = nr!.child.output().split('\n').filter((l) => /\[(error|warn)\]/.test(l) && /rtsp|rtcp|camera/i.test(l));
+        assert.deepEqual(bad, [], 'errors in the Node-RED 5 log');
+      });
     } finally {
       await sub.close();
     }

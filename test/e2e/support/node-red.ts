@@ -121,3 +121,14 @@ export async function startNodeRed(o: StartOptions): Promise<NodeRed> {
 export function removeDir(dir: string | undefined): void {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
+
+/** Runs `fn`; on failure the error message gets the tail of each instance's log. */
+export async function withLogs<T>(instances: (NodeRed | undefined)[], fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    for (const nr of instances) if (nr) e.message += `\n--- ${nr.child.name} log (tail) ---\n${nr.child.output().slice(-2500)}`;
+    throw e;
+  }
+}
