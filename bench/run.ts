@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   }
   if (only.includes('B4') && haveLibrary) {
     results.b4 = await runB4({ durationS: 20, log });
-    results.notes.push('B4: sender time is taken right after its write()/send() calls return; over UDP Node queues datagrams asynchronously, so UDP figures include the sender\'s own send path.');
+    results.notes.push('B4: sender time is taken right after its write()/send() calls return; over UDP Node queues datagrams asynchronously, so UDP figures include the sender\'s own send path. p99/max are dominated by scheduling on the shared 2-core machine (other processes), p50 is the processing figure.');
   }
   if (only.includes('B5') && haveLibrary) {
     results.b5 = {
