@@ -12,6 +12,7 @@
  * the entropy coding of the unchanged blocks plus a DCT of the changed ones.
  */
 import { qTablesForQ, STD_HUFFMAN, ZIGZAG, type HuffmanSpec } from '../jpeg/tables';
+import { makeJpegHeader } from '../jpeg/header';
 
 export type ChromaSubsampling = '420' | '422';
 
@@ -395,25 +396,16 @@ export class JpegEncoder {
     this.out = bigger;
   }
 
-  /** SOI, DQT×2, [DRI], SOF0, DHT×4, SOS — the layout RFC 2435 Appendix B synthesizes. */
+  /**
+   * SOI, DQT×2, [DRI], SOF0, DHT×4, SOS: the very header the receive side synthesizes
+   * (RFC 2435 Appendix B, jpeg/header.ts), so a frame survives packetizer → depacketizer
+   * byte for byte.
+   */
   private buildHeader(): Buffer {
-    const parts: number[] = [0xff, 0xd8];
-    const seg = (marker: number, body: number[]): void => {
-      const len = body.length + 2;
-      parts.push(0xff, marker, len >> 8, len & 0xff, ...body);
-    };
-    seg(0xdb, [0x00, ...this.lumaTable]);
-    seg(0xdb, [0x01, ...this.chromaTable]);
-    if (this.restartInterval > 0) seg(0xdd, [this.restartInterval >> 8, this.restartInterval & 0xff]);
-    const ySamp = this.subsampling === '420' ? 0x22 : 0x21;
-    seg(0xc0, [8, this.height >> 8, this.height & 0xff, this.width >> 8, this.width & 0xff, 3, 1, ySamp, 0, 2, 0x11, 1, 3, 0x11, 1]);
-    const dht = (cls: number, spec: HuffmanSpec): void => seg(0xc4, [cls, ...spec.bits, ...spec.values]);
-    dht(0x00, STD_HUFFMAN.dcLuma);
-    dht(0x10, STD_HUFFMAN.acLuma);
-    dht(0x01, STD_HUFFMAN.dcChroma);
-    dht(0x11, STD_HUFFMAN.acChroma);
-    seg(0xda, [3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
-    return Buffer.from(parts);
+    return makeJpegHeader({
+      type: this.rtpType === 0 ? 0 : 1, width: this.width, height: this.height,
+      luma: this.lumaTable, chroma: this.chromaTable, restartInterval: this.restartInterval,
+    });
   }
 }
 

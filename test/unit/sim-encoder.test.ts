@@ -110,6 +110,19 @@ describe('sim/jpeg-encoder', () => {
     assert.throws(() => new JpegEncoder({ width: 16, height: 16, q: 100 }), RangeError);
   });
 
+  test('packetizer → depacketizer gives back the encoded frame byte for byte (same header layout)', () => {
+    for (const [subsampling, restartInterval, q] of [['420', 0, 255], ['422', 0, 140], ['420', 20, 255], ['422', 7, 75]] as const) {
+      const enc = new JpegEncoder({ width: 320, height: 240, subsampling, restartInterval, ...(q < 100 ? { q } : {}) });
+      const out = enc.encode(enc.rgbToPlanes(smoothRgb(320, 240)));
+      const pkts = new JpegPacketizer({ ssrc: 7, initialSequence: 65530 }).packetize(out, 90000, { q });
+      const dp = new JpegDepacketizer();
+      let frame = null;
+      for (const p of pkts) frame = dp.push(p) ?? frame;
+      assert.ok(frame, `frame for ${subsampling}/${restartInterval}/${q}`);
+      assert.ok(frame.jpeg.equals(out), `round trip ${subsampling}/${restartInterval}/${q} is byte-exact`);
+    }
+  });
+
   test('sizes that are not MCU multiples decode at the exact size', () => {
     const w = 100, h = 58;
     const enc = new JpegEncoder({ width: w, height: h, quality: 90 });
