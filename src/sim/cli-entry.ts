@@ -61,8 +61,9 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
 export async function runDemoCameraCli(argv: string[]): Promise<void> {
   const opts = parseDemoCameraArgs(argv);
   const cam = await startDemoCamera(opts);
-  process.stdout.write(`demo camera: ${cam.url}${opts.auth && opts.auth !== 'none' ? ` (auth ${opts.auth})` : ''}\n`);
-  await new Promise<void>((resolve) => {
+  // Handlers go in before the URL is printed: a supervisor that waits for the URL and then
+  // sends SIGTERM must reach them (printing first lost that race on a loaded machine).
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
@@ -71,6 +72,8 @@ export async function runDemoCameraCli(argv: string[]): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  process.stdout.write(`demo camera: ${cam.url}${opts.auth && opts.auth !== 'none' ? ` (auth ${opts.auth})` : ''}\n`);
+  await stopped;
   await cam.close();
   process.stdout.write('demo camera stopped\n');
 }
