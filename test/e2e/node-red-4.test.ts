@@ -148,4 +148,13 @@ describe('Node-RED 4.1 with the packed package', { timeout: 240_000 }, () => {
       await sub.close();
     }
   });
+
+  test('stopping Node-RED (SIGTERM) tears its RTSP session down', async () => {
+    assert.ok(nr2, 'needs the second instance from the scale-out test');
+    const before = camB!.stats.teardowns;
+    await nr2.stop();
+    await until(() => camB!.stats.activeSessions === 0, 'cam-b session to end', 10_000);
+    assert.equal(camB!.stats.teardowns, before + 1, 'one TEARDOWN from the stopped instance');
+    assert.equal(camA!.stats.activeSessions, 1, 'the other instance keeps its camera');
+  });
 });
