@@ -40,6 +40,13 @@ export interface JpegDepacketizerOptions {
   /** largest JPEG emitted, bytes (default 16 MiB); bigger frames are dropped and counted */
   maxFrameBytes?: number;
   /**
+   * most RTP packets in one frame (default 65536: a 16 MiB frame in 256-byte packets).
+   * Each held packet costs a Buffer object, so a sender splitting a frame into 1-byte
+   * fragments could otherwise pin millions of them before the byte limit is reached
+   * (notes rtsp-client.md §4.5: cap the frame and its fragment count). Counted as oversize.
+   */
+  maxFramePackets?: number;
+  /**
    * Write a DRI for type 0/1 frames whose scan contains RSTn markers (sender dropped the
    * restart header; see restart-repair.ts). Default true.
    */
@@ -68,6 +75,7 @@ interface QTables {
 }
 
 const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+const DEFAULT_MAX_FRAME_PACKETS = 65536;
 
 /**
  * Narrows a 16-bit table to 8-bit when every entry fits (T.81 wants Pq=0 for 8-bit samples).
@@ -94,6 +102,7 @@ export class JpegDepacketizer {
   private readonly overrideW: number;
   private readonly overrideH: number;
   private readonly maxFrameBytes: number;
+  private readonly maxFramePackets: number;
   private readonly repair: boolean;
   private sdpW = 0;
   private sdpH = 0;
@@ -130,6 +139,8 @@ export class JpegDepacketizer {
     this.overrideH = ok ? h : 0;
     const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.maxFrameBytes = Number.isFinite(max) && max > 0 ? max : DEFAULT_MAX_FRAME;
+    const maxPkts = opts.maxFramePackets ?? DEFAULT_MAX_FRAME_PACKETS;
+    this.maxFramePackets = Number.isFinite(maxPkts) && maxPkts >= 1 ? Math.floor(maxPkts) : DEFAULT_MAX_FRAME_PACKETS;
     this.repair = opts.repairRestartMarkers ?? true;
   }
 
@@ -270,7 +281,7 @@ export class JpegDepacketizer {
     const n = pl.length - p;
     if (n > 0) {
       this.fBytes += n;
-      if (this.fHeaderBound + this.fBytes + 2 > this.maxFrameBytes) {
+      if (this.fHeaderBound + this.fBytes + 2 > this.maxFrameBytes || this.fragPackets.length >= this.maxFramePackets) {
         this.stats.oversize++;
         this.dropFrame(false);
         this.skip(pkt);

@@ -434,6 +434,23 @@ describe('JpegDepacketizer: frame assembly and loss', () => {
     assert.ok(ok[0]!.jpeg.length <= 4000);
   });
 
+  test('packet cap: a frame split into more than maxFramePackets tiny fragments is dropped early', () => {
+    // 1-byte fragments: far below the byte limit, but each held packet pins a Buffer object.
+    const d = new JpegDepacketizer({ maxFramePackets: 1000 });
+    const tiny = framePackets(Buffer.alloc(1500, 1), { q: 50, frag: 1 });
+    assert.equal(tiny.length, 1500);
+    assert.deepEqual(pushAll(d, tiny), []);
+    assert.equal(d.stats.oversize, 1);
+    assert.equal(d.stats.framesDropped, 1);
+    // the same frame in 2 packets passes, and so does one at exactly the cap
+    assert.equal(pushAll(d, framePackets(Buffer.alloc(1500, 1), { q: 50, frag: 750, ts: 5 })).length, 1);
+    assert.equal(pushAll(d, framePackets(Buffer.alloc(1000, 1), { q: 50, frag: 1, ts: 6 })).length, 1);
+    // the default cap is 65536 packets
+    const dflt = new JpegDepacketizer();
+    assert.deepEqual(pushAll(dflt, framePackets(Buffer.alloc(65537, 1), { q: 50, frag: 1 })), []);
+    assert.equal(dflt.stats.oversize, 1);
+  });
+
   test('RTP padding, CSRC and header extension around the JPEG payload', () => {
     const d = new JpegDepacketizer();
     const plain = pushAll(d, framePackets(q50.scan, { q: 50 }))[0]!;
