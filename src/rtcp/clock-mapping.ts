@@ -11,6 +11,13 @@ import { ntpToMs } from './ntp';
 
 export { ntpToMs, msToNtp, ntpMiddle32 } from './ntp';
 
+/**
+ * SSRCs remembered at most. SR SSRCs come from the network, so the table must not grow with
+ * whatever a broken or hostile sender invents; a camera has one source per track, and a
+ * restarted encoder a new one, so a few suffice. The least recently updated is forgotten.
+ */
+export const MAX_CLOCK_ANCHORS = 16;
+
 interface Anchor {
   wallMs: number;
   rtpTimestamp: number;
@@ -25,7 +32,16 @@ export class ClockMapping {
   }
 
   onSenderReport(ssrc: number, ntpSeconds: number, ntpFraction: number, rtpTimestamp: number): void {
-    this.anchors.set(ssrc >>> 0, { wallMs: ntpToMs(ntpSeconds, ntpFraction), rtpTimestamp: rtpTimestamp >>> 0 });
+    const key = ssrc >>> 0;
+    // delete + set moves the SSRC to the end: Map order is then least → most recently updated.
+    this.anchors.delete(key);
+    this.anchors.set(key, { wallMs: ntpToMs(ntpSeconds, ntpFraction), rtpTimestamp: rtpTimestamp >>> 0 });
+    if (this.anchors.size > MAX_CLOCK_ANCHORS) this.anchors.delete(this.anchors.keys().next().value!);
+  }
+
+  /** SSRCs with an anchor (at most MAX_CLOCK_ANCHORS). */
+  get size(): number {
+    return this.anchors.size;
   }
 
   /** Capture instant of rtpTimestamp in ms since the epoch, or null until an SR of ssrc arrived. */

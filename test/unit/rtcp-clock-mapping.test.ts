@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClockMapping, ntpToMs, msToNtp, ntpMiddle32 } from '../../src/rtcp/clock-mapping';
+import { ClockMapping, MAX_CLOCK_ANCHORS, ntpToMs, msToNtp, ntpMiddle32 } from '../../src/rtcp/clock-mapping';
 import { parseRtcpCompound, type SenderReportPacket } from '../../src/rtcp/packet';
 import { vectorPackets } from '../support/pcap';
 
@@ -34,6 +34,19 @@ describe('NTP conversions', () => {
 describe('ClockMapping', () => {
   const base = msToNtp(Date.UTC(2026, 10, 23, 12, 0, 0));
   const baseMs = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+  test('bounded: SRs from endless new SSRCs keep at most MAX_CLOCK_ANCHORS, the least recently updated goes', () => {
+    const m = new ClockMapping(90000);
+    m.onSenderReport(1, base.seconds, base.fraction, 0);
+    for (let s = 1000; s < 1000 + 10 * MAX_CLOCK_ANCHORS; s++) {
+      m.onSenderReport(s, base.seconds, base.fraction, 0);
+      m.onSenderReport(1, base.seconds, base.fraction, 0); // SSRC 1 keeps reporting
+    }
+    assert.equal(m.size, MAX_CLOCK_ANCHORS);
+    assert.equal(m.toWallClockMs(1, 0), baseMs, 'the active source survives');
+    assert.equal(m.toWallClockMs(1000, 0), null, 'an old invented one is gone');
+    assert.equal(m.toWallClockMs(999 + 10 * MAX_CLOCK_ANCHORS, 0), baseMs);
+  });
 
   test('null before the first SR and for another SSRC', () => {
     const m = new ClockMapping(90000);
