@@ -8,7 +8,8 @@
  *
  * Memory is bounded by the limits: a partial line is at most one header line, a body buffer is
  * allocated only once Content-Length has been checked, and a split interleaved frame needs at
- * most 64 KiB. Whole interleaved frames inside one chunk are handed out as subarrays (no copy).
+ * most 64 KiB. Whole interleaved frames inside one chunk are handed out as subarrays (no copy);
+ * a frame split across chunks is copied once into its own exact-size Buffer (never reused).
  */
 import { RtspProtocolError } from '../errors';
 
@@ -68,7 +69,12 @@ export interface RtspReaderHandlers {
   onResponse(res: RtspResponse): void;
   /** requests sent by the peer (a server's OPTIONS/ANNOUNCE/SET_PARAMETER, or a client's, for the demo server) */
   onRequest(req: RtspRequest): void;
-  /** `payload` may be a subarray of the chunk given to push(): valid only until push returns */
+  /**
+   * `payload` may be a subarray of the chunk given to push() (no copy): it stays valid as long
+   * as the caller does not overwrite that chunk. net.Socket hands out a new Buffer per read, so
+   * the RTP path may keep payloads until their frame is assembled (ARCHITECTURE "Hot path");
+   * a caller that reuses its read buffer must copy what it keeps.
+   */
   onInterleaved(channel: number, payload: Buffer): void;
   /** after an error the reader ignores input until reset() */
   onError(err: RtspProtocolError): void;
