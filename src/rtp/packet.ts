@@ -34,8 +34,8 @@ export function parseRtpPacket(buf: Buffer): RtpPacket | null {
   if (b0 & 0x10) {
     // §5.3.1: 16-bit profile field, 16-bit length in 32-bit words excluding this 4-byte header.
     if (off + 4 > len) return null;
-    extensionProfile = buf.readUInt16BE(off);
-    const extLen = buf.readUInt16BE(off + 2) * 4;
+    extensionProfile = (buf[off]! << 8) | buf[off + 1]!;
+    const extLen = ((buf[off + 2]! << 8) | buf[off + 3]!) * 4;
     if (off + 4 + extLen > len) return null;
     extension = buf.subarray(off + 4, off + 4 + extLen);
     off += 4 + extLen;
@@ -51,9 +51,11 @@ export function parseRtpPacket(buf: Buffer): RtpPacket | null {
   return {
     marker: (b1 & 0x80) !== 0,
     payloadType: b1 & 0x7f,
-    sequenceNumber: buf.readUInt16BE(2),
-    timestamp: buf.readUInt32BE(4),
-    ssrc: buf.readUInt32BE(8),
+    // Byte arithmetic instead of readUInt*BE: no argument checks on the per-packet path
+    // (the length was checked above); `>>> 0` keeps values ≥ 2^31 unsigned.
+    sequenceNumber: (buf[2]! << 8) | buf[3]!,
+    timestamp: ((buf[4]! << 24) | (buf[5]! << 16) | (buf[6]! << 8) | buf[7]!) >>> 0,
+    ssrc: ((buf[8]! << 24) | (buf[9]! << 16) | (buf[10]! << 8) | buf[11]!) >>> 0,
     payload: buf.subarray(off, end),
     extensionProfile,
     extension,
