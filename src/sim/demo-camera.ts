@@ -21,6 +21,7 @@ import { allocateUdpPair, type UdpPair } from '../transport/port-allocator';
 import { AudioSource, VideoSource, wallClockMs } from './media-source';
 import { applyPacketFaults, type PacketFaultCounters } from './packet-faults';
 import { buildDemoSdp } from './demo-sdp';
+import { Pacer } from './pacer';
 
 export interface DemoCameraFaults {
   lossPercent?: number;
@@ -165,7 +166,6 @@ class DemoCameraServer implements DemoCamera {
   private readonly host: string;
   private readonly path: string;
   private readonly fps: number;
-  private readonly frameMs: number;
   private readonly auth: 'none' | 'basic' | 'digest';
   private readonly username: string;
   private readonly password: string;
@@ -189,11 +189,9 @@ class DemoCameraServer implements DemoCamera {
   private udpVideo: UdpPair | null = null;
   private udpAudio: UdpPair | null = null;
   private videoTimer: NodeJS.Timeout | null = null;
-  private videoStart = 0;
-  private videoTick = 0;
+  private readonly videoPace: Pacer;
   private audioTimer: NodeJS.Timeout | null = null;
-  private audioStart = 0;
-  private audioTick = 0;
+  private readonly audioPace = new Pacer(AudioSource.PACKET_MS);
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -202,7 +200,7 @@ class DemoCameraServer implements DemoCamera {
     const p = o.path ?? '/demo';
     this.path = (p.startsWith('/') ? p : `/${p}`).replace(/\/+$/, '') || '/demo';
     this.fps = o.fps !== undefined && o.fps > 0 && o.fps <= 120 ? o.fps : 15;
-    this.frameMs = 1000 / this.fps;
+    this.videoPace = new Pacer(1000 / this.fps);
     this.auth = o.auth ?? 'none';
     this.username = o.username ?? 'admin';
     this.password = o.password ?? '';
@@ -605,11 +603,9 @@ class DemoCameraServer implements DemoCamera {
     const infos: string[] = [];
     for (const n of [...s.tracks.keys()].sort()) {
       if (n === 0) {
-        const next = this.videoStart + this.videoTick * this.frameMs;
-        infos.push(`url=${base}stream=0;seq=${this.video.nextSequence};rtptime=${this.video.rtpTimeAt(next)}`);
+        infos.push(`url=${base}stream=0;seq=${this.video.nextSequence};rtptime=${this.video.rtpTimeAt(this.videoPace.nextDueMs)}`);
       } else if (this.audio) {
-        const next = this.audioStart + this.audioTick * AudioSource.PACKET_MS;
-        infos.push(`url=${base}stream=1;seq=${this.audio.nextSequence};rtptime=${this.audio.rtpTimeAt(next)}`);
+        infos.push(`url=${base}stream=1;seq=${this.audio.nextSequence};rtptime=${this.audio.rtpTimeAt(this.audioPace.nextDueMs)}`);
       }
     }
     return {
@@ -661,32 +657,24 @@ class DemoCameraServer implements DemoCamera {
   private ensureTimers(): void {
     if (this.closed) return;
     if (!this.videoTimer && this.playingWith(0)) {
-      this.videoStart = wallClockMs();
-      this.videoTick = 0;
+      this.videoPace.restart(wallClockMs());
       this.scheduleVideo();
     }
     if (this.audio && !this.audioTimer && this.playingWith(1)) {
-      this.audioStart = wallClockMs();
-      this.audioTick = 0;
+      this.audioPace.restart(wallClockMs());
       this.scheduleAudio();
     }
   }
 
   private scheduleVideo(): void {
-    const target = this.videoStart + this.videoTick * this.frameMs;
-    this.videoTimer = setTimeout(() => this.onVideoTick(), Math.max(0, target - wallClockMs()));
+    this.videoTimer = setTimeout(() => this.onVideoTick(), this.videoPace.delayMs(wallClockMs()));
   }
 
   private onVideoTick(): void {
     this.videoTimer = null;
     if (this.closed || !this.playingWith(0)) return;
-    const now = wallClockMs();
-    // More than a frame late (slow machine, debugger): skip frames rather than burst them.
-    if (now - (this.videoStart + this.videoTick * this.frameMs) > this.frameMs) {
-      this.videoTick = Math.floor((now - this.videoStart) / this.frameMs);
-    }
-    const captured = this.videoStart + this.videoTick * this.frameMs;
-    this.videoTick++;
+    // More than a frame late (slow machine, debugger): the pacer skips frames rather than burst them.
+    const captured = this.videoPace.take(wallClockMs());
     try {
       this.sendVideoFrame(captured);
     } finally {
@@ -717,19 +705,13 @@ class DemoCameraServer implements DemoCamera {
   }
 
   private scheduleAudio(): void {
-    const target = this.audioStart + this.audioTick * AudioSource.PACKET_MS;
-    this.audioTimer = setTimeout(() => this.onAudioTick(), Math.max(0, target - wallClockMs()));
+    this.audioTimer = setTimeout(() => this.onAudioTick(), this.audioPace.delayMs(wallClockMs()));
   }
 
   private onAudioTick(): void {
     this.audioTimer = null;
     if (this.closed || !this.audio || !this.playingWith(1)) return;
-    const now = wallClockMs();
-    if (now - (this.audioStart + this.audioTick * AudioSource.PACKET_MS) > AudioSource.PACKET_MS) {
-      this.audioTick = Math.floor((now - this.audioStart) / AudioSource.PACKET_MS);
-    }
-    const captured = this.audioStart + this.audioTick * AudioSource.PACKET_MS;
-    this.audioTick++;
+    const captured = this.audioPace.take(wallClockMs());
     try {
       if (!this.faults.stall) {
         const pkt = this.audio.nextPacket(captured);
