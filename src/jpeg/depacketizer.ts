@@ -16,8 +16,9 @@
  *
  * Dimensions: the constructor's width/height are a manual override and always win (needed
  * for FFmpeg senders that write the size modulo 2048 when it exceeds 2040). `setDimensions`
- * (SDP a=x-dimensions / a=framesize) and the ONVIF 0xFFD8 extension SOF are used only when
- * the packet says 0.
+ * (SDP a=x-dimensions / a=framesize) is used only when the packet says 0. An ONVIF 0xFFD8
+ * extension SOF wins over the packet's size (ONVIF: extension segments take precedence) and is
+ * remembered for later frames that say 0.
  */
 import { parseRtpPacket, type RtpPacket } from '../rtp/packet';
 import { DRI_SEGMENT_LENGTH, jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
@@ -219,13 +220,19 @@ export class JpegDepacketizer {
 
     let width = pl[6]! * 8;
     let height = pl[7]! * 8;
+    let onvifSof = false;
     if (pkt.extensionProfile === 0xffd8 && pkt.extension) {
       const info = onvifFrameInfo(pkt.extension);
-      if (info) { this.onvifW = info.width; this.onvifH = info.height; }
+      if (info) { this.onvifW = info.width; this.onvifH = info.height; onvifSof = true; }
     }
     if (this.overrideW) {
       width = this.overrideW;
       height = this.overrideH;
+    } else if (onvifSof) {
+      // ONVIF Streaming "JPEG over RTP": an SOF in the extension takes precedence over the
+      // RFC 2435 header (that is how sizes above 2040 are sent).
+      width = this.onvifW;
+      height = this.onvifH;
     } else if (width === 0 || height === 0) {
       if (this.onvifW) { width = this.onvifW; height = this.onvifH; }
       else if (this.sdpW) { width = this.sdpW; height = this.sdpH; }

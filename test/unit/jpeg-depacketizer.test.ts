@@ -334,6 +334,13 @@ describe('JpegDepacketizer: dimensions', () => {
     // "width=height=0 means reuse previous SOF"
     const g = d.push(rtpJpeg({ ts: 2, q: 50, w: 0, h: 0, marker: true, scan: Buffer.from([1]) }))!;
     assert.equal(g.width, 3840);
+    // an SOF in the extension takes precedence over a non-zero RFC 2435 size (ONVIF Streaming)
+    const e = new JpegDepacketizer();
+    const h2 = e.push(rtpJpeg({ q: 50, w: 40, h: 30, ext: { profile: 0xffd8, data: ext }, marker: true, scan: Buffer.from([1]) }))!;
+    assert.equal(h2.width, 3840); assert.equal(h2.height, 2880);
+    assert.equal(seg(h2.jpeg, 0xc0)[0]!.readUInt16BE(3), 3840);
+    // without the extension the packet's own size is used again
+    assert.equal(e.push(rtpJpeg({ ts: 3, q: 50, w: 40, h: 30, marker: true, scan: Buffer.from([1]) }))!.width, 320);
   });
 });
 
