@@ -47,6 +47,9 @@ export interface BaselineJpegInfo {
   scan: Buffer;
 }
 
+/** FF D9, searched once per frame: built once. */
+const EOI = Buffer.from([0xff, 0xd9]);
+
 function fail(msg: string): never {
   throw new Error(`JPEG not sendable as RFC 2435 type 0/1: ${msg}`);
 }
@@ -144,7 +147,7 @@ export function parseBaselineJpeg(jpeg: Buffer): BaselineJpegInfo {
       }
       let end = jpeg.length;
       // Drop trailing garbage after EOI; keep EOI itself (as GStreamer rtpjpegpay does).
-      const eoi = jpeg.lastIndexOf(Buffer.from([0xff, 0xd9]));
+      const eoi = jpeg.lastIndexOf(EOI);
       if (eoi >= off) end = eoi + 2;
       return {
         width: sof.width, height: sof.height, type, restartInterval,
