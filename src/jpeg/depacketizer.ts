@@ -32,6 +32,12 @@ export interface JpegFrame {
   height: number;
   rtpTimestamp: number;
   ssrc: number;
+  /** RFC 2435 type without the restart bit: 0 = 4:2:2, 1 = 4:2:0 (notes §1.9 "emit per frame") */
+  type: 0 | 1;
+  /** RFC 2435 Q of the frame (1..99 computed tables, 128..255 in-band or cached) */
+  q: number;
+  /** restart interval written as DRI, 0 when none (includes one added by the restart repair) */
+  restartInterval: number;
 }
 
 export interface JpegDepacketizerOptions {
@@ -118,6 +124,7 @@ export class JpegDepacketizer {
   private fTs = 0;
   private fSsrc = 0;
   private fType: 0 | 1 = 1;
+  private fQ = 0;
   private fW = 0;
   private fH = 0;
   /** header of the open frame, built once at its first packet */
@@ -243,6 +250,7 @@ export class JpegDepacketizer {
     this.fTs = pkt.timestamp;
     this.fSsrc = pkt.ssrc;
     this.fType = baseType;
+    this.fQ = q;
     this.fW = width;
     this.fH = height;
     this.fParams = { type: baseType, width, height, luma: tables.luma, chroma: tables.chroma, restartInterval: dri };
@@ -328,7 +336,10 @@ export class JpegDepacketizer {
     }
     if (!hasEoi) { out[o] = 0xff; out[o + 1] = 0xd9; }
     if (hp.restartInterval === 0 && this.repair) out = this.repairRestart(out, headerLen);
-    const frame: JpegFrame = { jpeg: out, width: this.fW, height: this.fH, rtpTimestamp: this.fTs, ssrc: this.fSsrc };
+    const frame: JpegFrame = {
+      jpeg: out, width: this.fW, height: this.fH, rtpTimestamp: this.fTs, ssrc: this.fSsrc,
+      type: this.fType, q: this.fQ, restartInterval: hp.restartInterval,
+    };
     this.stats.framesEmitted++;
     this.resetFrame();
     // Late duplicates of this frame's packets are ignored quietly.

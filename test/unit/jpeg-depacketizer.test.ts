@@ -156,6 +156,7 @@ describe('JpegDepacketizer: types', () => {
     const [f] = pushAll(d, framePackets(t64.scan, { type: 64, dri: 20, q: 255, qh: { data: tables128(t64) }, frag: 900 }));
     assert.ok(f);
     assert.equal(seg(f.jpeg, 0xc0)[0]![7], 0x21);
+    assert.deepEqual([f.type, f.q, f.restartInterval], [0, 255, 20]);
     samePixels(f.jpeg, fixture('type64-422-dri.jpg'));
   });
 
@@ -477,12 +478,13 @@ describe('JpegDepacketizer: frame assembly and loss', () => {
     assert.equal(d.stats.packets, 4);
   });
 
-  test('frame fields: rtpTimestamp, ssrc, and one copy (payload buffers not retained)', () => {
+  test('frame fields: rtpTimestamp, ssrc, type, Q, DRI, and one copy (payload buffers not retained)', () => {
     const d = new JpegDepacketizer();
     const pk = framePackets(q50.scan, { q: 50, ts: 0xfffffff0, ssrc: 0xcafebabe });
     const [f] = pushAll(d, pk);
     assert.equal(f!.rtpTimestamp, 0xfffffff0);
     assert.equal(f!.ssrc, 0xcafebabe);
+    assert.deepEqual([f!.type, f!.q, f!.restartInterval], [1, 50, 0]);
     for (const p of pk) p.fill(0);
     samePixels(f!.jpeg, fixture('q50-420.jpg'));
   });
@@ -514,6 +516,7 @@ describe('restart marker repair (RST in scan, no restart header)', () => {
     const [f] = pushAll(d, framePackets(t65.scan, { type: 1, q: 255, qh: { data: tables128(t65) } }));
     assert.deepEqual([...seg(f!.jpeg, 0xdd)[0]!], [0, 20]);
     assert.equal(d.stats.restartRepaired, 1);
+    assert.deepEqual([f!.type, f!.q, f!.restartInterval], [1, 255, 20], 'type/Q/DRI reported with the frame');
     samePixels(f!.jpeg, fixture('type65-420-dri.jpg'));
     const off = new JpegDepacketizer({ repairRestartMarkers: false });
     const [g] = pushAll(off, framePackets(t65.scan, { type: 1, q: 255, qh: { data: tables128(t65) } }));
