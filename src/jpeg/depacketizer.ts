@@ -20,8 +20,8 @@
  * extension SOF wins over the packet's size (ONVIF: extension segments take precedence) and is
  * remembered for later frames that say 0.
  */
-import { parseRtpPacket, type RtpPacket } from '../rtp/packet';
-import { DRI_SEGMENT_LENGTH, jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
+import { parseRtpPacket, RtpPacketView, type RtpPacket } from '../rtp/packet';
+import { DRI_SEGMENT_LENGTH, JpegHeaderCache, jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
 import { qTablesForQ } from './tables';
 import { countRestartMarkers, guessRestartInterval } from './restart-repair';
 import { onvifFrameInfo } from './onvif';
@@ -83,6 +83,15 @@ interface QTables {
 
 const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 const DEFAULT_MAX_FRAME_PACKETS = 65536;
+/**
+ * RST repair cost control: searching a scan for RST0 reads every byte of the frame a second
+ * time (as much CPU as the copy itself). Whether an encoder writes restart markers is a
+ * property of its configuration, so a stream is checked on every frame until this many
+ * consecutive frames of the same configuration (SSRC, size, type, Q) had none ...
+ */
+const RST_CLEAN_FRAMES = 16;
+/** ... and from then on one frame in this many (any RSTn found: back to every frame). */
+const RST_SAMPLE_EVERY = 32;
 
 /**
  * Narrows a 16-bit table to 8-bit when every entry fits (T.81 wants Pq=0 for 8-bit samples).
@@ -131,13 +140,23 @@ export class JpegDepacketizer {
   private fParams: JpegHeaderParams | null = null;
   private fBytes = 0;
   private fHeaderBound = 0;
-  /** the open frame's scan bytes: fragPackets[i] from fragStarts[i] to its end */
+  /** the open frame's scan bytes: fragPackets[i] from fragStarts[i] to fragEnds[i] (exclusive) */
   private readonly fragPackets: Buffer[] = [];
   private readonly fragStarts: number[] = [];
+  private readonly fragEnds: number[] = [];
   /** timestamp of the last dropped frame: its remaining packets are skipped quietly */
   private skipping = false;
   private skipTs = 0;
   private skipSsrc = 0;
+  /** RST repair sampling: configuration of the last checked frame and its clean-frame run */
+  private rstSsrc = -1;
+  private rstW = 0;
+  private rstH = 0;
+  private rstType = -1;
+  private rstQ = -1;
+  private rstClean = 0;
+  private rstSince = 0;
+  private readonly headerCache = new JpegHeaderCache();
 
   constructor(opts: JpegDepacketizerOptions = {}) {
     const w = opts.width ?? 0;
@@ -172,17 +191,25 @@ export class JpegDepacketizer {
 
   /** Already-parsed packet (after the sequencer). Never throws. */
   pushPacket(pkt: RtpPacket): JpegFrame | null {
-    this.stats.packets++;
+    // A view from parseRtpPacket: read its payload in place (no subarray per packet).
+    if (pkt instanceof RtpPacketView) return this.pushPayload(pkt, pkt.data, pkt.payloadStart, pkt.payloadEnd);
     const pl = pkt.payload;
-    if (pl.length < 8) { this.stats.invalidPackets++; return null; }
-    const offset = (pl[1]! << 16) | (pl[2]! << 8) | pl[3]!;
-    const type = pl[4]!;
+    return this.pushPayload(pkt, pl, 0, pl.length);
+  }
+
+  /** The payload is `data[start, end)`. */
+  private pushPayload(pkt: RtpPacket, data: Buffer, start: number, end: number): JpegFrame | null {
+    this.stats.packets++;
+    if (end - start < 8) { this.stats.invalidPackets++; return null; }
+    const offset = (data[start + 1]! << 16) | (data[start + 2]! << 8) | data[start + 3]!;
+    const type = data[start + 4]!;
+    if (offset !== 0) return this.continueFrame(pkt, data, start, end, offset, type);
+
+    // ---- offset 0: a new frame starts (once per frame: a subarray is fine here). An open
+    // frame here lost its marker packet.
+    const pl = data.subarray(start, end);
     const q = pl[5]!;
     let p = 8;
-
-    if (offset !== 0) return this.continueFrame(pkt, offset, type, p);
-
-    // ---- offset 0: a new frame starts. An open frame here lost its marker packet.
     if (this.open) this.dropFrame(true);
     this.skipping = false;
 
@@ -257,10 +284,10 @@ export class JpegDepacketizer {
     this.fBytes = 0;
     // Room for a DRI the restart repair may add.
     this.fHeaderBound = jpegHeaderLength(this.fParams) + (dri ? 0 : DRI_SEGMENT_LENGTH);
-    return this.append(pkt, p);
+    return this.append(pkt, data, start + p, end);
   }
 
-  private continueFrame(pkt: RtpPacket, offset: number, type: number, p: number): JpegFrame | null {
+  private continueFrame(pkt: RtpPacket, data: Buffer, start: number, end: number, offset: number, type: number): JpegFrame | null {
     if (!this.open) {
       // Rest of a frame already dropped, or a frame whose first packet we never saw.
       if (!(this.skipping && this.skipTs === pkt.timestamp && this.skipSsrc === pkt.ssrc)) {
@@ -284,16 +311,17 @@ export class JpegDepacketizer {
       this.skip(pkt);
       return null;
     }
+    let p = start + 8;
     if (type < 128 && (type & 0x40)) {
-      if (pkt.payload.length < p + 4) { this.stats.invalidPackets++; this.dropFrame(false); this.skip(pkt); return null; }
+      if (end - p < 4) { this.stats.invalidPackets++; this.dropFrame(false); this.skip(pkt); return null; }
       p += 4;
     }
-    return this.append(pkt, p);
+    return this.append(pkt, data, p, end);
   }
 
-  private append(pkt: RtpPacket, p: number): JpegFrame | null {
-    const pl = pkt.payload;
-    const n = pl.length - p;
+  /** Scan bytes `data[p, end)` of the open frame. */
+  private append(pkt: RtpPacket, data: Buffer, p: number, end: number): JpegFrame | null {
+    const n = end - p;
     if (n > 0) {
       this.fBytes += n;
       if (this.fHeaderBound + this.fBytes + 2 > this.maxFrameBytes || this.fragPackets.length >= this.maxFramePackets) {
@@ -302,8 +330,9 @@ export class JpegDepacketizer {
         this.skip(pkt);
         return null;
       }
-      this.fragPackets.push(pl);
+      this.fragPackets.push(data);
       this.fragStarts.push(p);
+      this.fragEnds.push(end);
     }
     return pkt.marker ? this.finish() : null;
   }
@@ -311,31 +340,37 @@ export class JpegDepacketizer {
   private finish(): JpegFrame | null {
     const bufs = this.fragPackets;
     const starts = this.fragStarts;
+    const ends = this.fragEnds;
     const n = bufs.length;
     if (n === 0) { this.dropFrame(false); return null; }
     // EOI only if the scan does not already end with FF D9 (both bytes checked; the pair may
     // straddle two fragments).
-    const last = bufs[n - 1]!;
-    const b1 = last[last.length - 1];
-    const b0 = last.length - starts[n - 1]! >= 2 ? last[last.length - 2] : n >= 2 ? bufs[n - 2]![bufs[n - 2]!.length - 1] : undefined;
+    const lastEnd = ends[n - 1]!;
+    const b1 = bufs[n - 1]![lastEnd - 1];
+    const b0 = lastEnd - starts[n - 1]! >= 2 ? bufs[n - 1]![lastEnd - 2] : n >= 2 ? bufs[n - 2]![ends[n - 2]! - 1] : undefined;
     const hasEoi = b0 === 0xff && b1 === 0xd9;
     const hp = this.fParams!;
-    const headerLen = jpegHeaderLength(hp);
+    const header = this.headerCache.get(hp);
+    const headerLen = header.length;
     const total = headerLen + this.fBytes + (hasEoi ? 0 : 2);
     if (total > this.maxFrameBytes) {
       this.stats.oversize++;
       this.dropFrame(false);
       return null;
     }
-    let out: Buffer = Buffer.allocUnsafe(total);
-    let o = writeJpegHeader(hp, out, 0);
+    // Own exact-size memory (never a slice of the shared pool, even for small frames), so
+    // consumers may keep or transfer the frame without pinning unrelated bytes.
+    let out: Buffer = Buffer.allocUnsafeSlow(total);
+    header.copy(out, 0);
+    let o = headerLen;
     for (let i = 0; i < n; i++) {
-      const b = bufs[i]!;
-      b.copy(out, o, starts[i]);
-      o += b.length - starts[i]!;
+      const s0 = starts[i]!;
+      const e0 = ends[i]!;
+      bufs[i]!.copy(out, o, s0, e0);
+      o += e0 - s0;
     }
     if (!hasEoi) { out[o] = 0xff; out[o + 1] = 0xd9; }
-    if (hp.restartInterval === 0 && this.repair) out = this.repairRestart(out, headerLen);
+    if (hp.restartInterval === 0 && this.repair && this.rstCheckDue()) out = this.repairRestart(out, headerLen);
     const frame: JpegFrame = {
       jpeg: out, width: this.fW, height: this.fH, rtpTimestamp: this.fTs, ssrc: this.fSsrc,
       type: this.fType, q: this.fQ, restartInterval: hp.restartInterval,
@@ -356,17 +391,36 @@ export class JpegDepacketizer {
    */
   private repairRestart(jpeg: Buffer, headerLen: number): Buffer {
     const markers = countRestartMarkers(jpeg, headerLen);
-    if (markers === 0) return jpeg;
+    if (markers === 0) { this.rstClean++; return jpeg; }
+    this.rstClean = 0;
     const hp = this.fParams!;
     const dri = guessRestartInterval(hp.width, hp.height, hp.type, markers);
     if (dri === 0) return jpeg;
     hp.restartInterval = dri;
     const fixedHeaderLen = jpegHeaderLength(hp);
-    const fixed = Buffer.allocUnsafe(fixedHeaderLen + jpeg.length - headerLen);
+    const fixed = Buffer.allocUnsafeSlow(fixedHeaderLen + jpeg.length - headerLen);
     writeJpegHeader(hp, fixed, 0);
     jpeg.copy(fixed, fixedHeaderLen, headerLen);
     this.stats.restartRepaired++;
     return fixed;
+  }
+
+  /** Whether this frame's scan is searched for RSTn (see RST_CLEAN_FRAMES). */
+  private rstCheckDue(): boolean {
+    const hp = this.fParams!;
+    if (this.fSsrc !== this.rstSsrc || hp.width !== this.rstW || hp.height !== this.rstH || hp.type !== this.rstType || this.fQ !== this.rstQ) {
+      // New source or encoder reconfiguration: check every frame again.
+      this.rstSsrc = this.fSsrc;
+      this.rstW = hp.width;
+      this.rstH = hp.height;
+      this.rstType = hp.type;
+      this.rstQ = this.fQ;
+      this.rstClean = 0;
+    }
+    if (this.rstClean < RST_CLEAN_FRAMES) return true;
+    if (++this.rstSince < RST_SAMPLE_EVERY) return false;
+    this.rstSince = 0;
+    return true;
   }
 
   /** A first packet was rejected: count it and skip the rest of its frame quietly. */
@@ -393,6 +447,7 @@ export class JpegDepacketizer {
     this.open = false;
     this.fragPackets.length = 0;
     this.fragStarts.length = 0;
+    this.fragEnds.length = 0;
     this.fBytes = 0;
     this.fParams = null;
   }

@@ -119,3 +119,44 @@ export function makeJpegHeader(p: JpegHeaderParams): Buffer {
   writeJpegHeader(p, out, 0);
   return out;
 }
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The last header built, reused while the parameters stay the same (a stream's size, type,
+ * tables and restart interval rarely change): one memcpy per frame instead of writing each
+ * segment. Tables are compared by content (Q 255 tables arrive in-band with every frame) and
+ * copied, so the cache never references packet memory.
+ */
+export class JpegHeaderCache {
+  private bytes: Buffer | null = null;
+  private type = -1;
+  private width = 0;
+  private height = 0;
+  private restartInterval = -1;
+  private luma: Uint8Array | null = null;
+  private chroma: Uint8Array | null = null;
+
+  /** Header bytes for `p` (the returned Buffer is shared: copy from it, never write to it). */
+  get(p: JpegHeaderParams): Buffer {
+    if (this.bytes !== null && p.type === this.type && p.width === this.width && p.height === this.height &&
+        p.restartInterval === this.restartInterval && sameBytes(p.luma, this.luma) && sameBytes(p.chroma, this.chroma)) {
+      return this.bytes;
+    }
+    const out = Buffer.allocUnsafeSlow(jpegHeaderLength(p));
+    writeJpegHeader(p, out, 0);
+    this.bytes = out;
+    this.type = p.type;
+    this.width = p.width;
+    this.height = p.height;
+    this.restartInterval = p.restartInterval;
+    this.luma = Uint8Array.from(p.luma);
+    this.chroma = p.chroma ? Uint8Array.from(p.chroma) : null;
+    return out;
+  }
+}

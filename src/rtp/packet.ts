@@ -10,7 +10,7 @@ export interface RtpPacket {
   timestamp: number;
   ssrc: number;
   /** subarray of the input (no copy), padding removed */
-  payload: Buffer;
+  readonly payload: Buffer;
   /** 16-bit "defined by profile" field of the header extension, -1 when there is none */
   extensionProfile: number;
   /** extension data after the 4-byte extension header (subarray), null when there is none */
@@ -18,11 +18,39 @@ export interface RtpPacket {
 }
 
 /**
+ * What `parseRtpPacket` returns: the fields plus the whole packet and the payload's bounds in
+ * it. The `payload` subarray is made only when asked for: the receive path (sequencer,
+ * depacketizer) reads `data[payloadStart, payloadEnd)` directly, which saves one Buffer
+ * object per packet.
+ */
+export class RtpPacketView implements RtpPacket {
+  private pl: Buffer | null = null;
+  constructor(
+    /** the whole packet as passed to parseRtpPacket */
+    readonly data: Buffer,
+    readonly payloadStart: number,
+    /** exclusive; padding removed */
+    readonly payloadEnd: number,
+    public marker: boolean,
+    public payloadType: number,
+    public sequenceNumber: number,
+    public timestamp: number,
+    public ssrc: number,
+    public extensionProfile: number,
+    public extension: Buffer | null,
+  ) {}
+
+  get payload(): Buffer {
+    return this.pl ??= this.data.subarray(this.payloadStart, this.payloadEnd);
+  }
+}
+
+/**
  * Parses one RTP packet. Never throws; returns null when the packet is not valid RTP:
  * version ≠ 2, shorter than the header it announces (CSRCs, extension), or a padding count
  * of 0 or larger than what follows the header (RFC 3550 §5.1 P bit, A.1).
  */
-export function parseRtpPacket(buf: Buffer): RtpPacket | null {
+export function parseRtpPacket(buf: Buffer): RtpPacketView | null {
   const len = buf.length;
   if (len < 12) return null;
   const b0 = buf[0]!;
@@ -48,16 +76,16 @@ export function parseRtpPacket(buf: Buffer): RtpPacket | null {
     end = len - pad;
   }
   const b1 = buf[1]!;
-  return {
-    marker: (b1 & 0x80) !== 0,
-    payloadType: b1 & 0x7f,
-    // Byte arithmetic instead of readUInt*BE: no argument checks on the per-packet path
-    // (the length was checked above); `>>> 0` keeps values ≥ 2^31 unsigned.
-    sequenceNumber: (buf[2]! << 8) | buf[3]!,
-    timestamp: ((buf[4]! << 24) | (buf[5]! << 16) | (buf[6]! << 8) | buf[7]!) >>> 0,
-    ssrc: ((buf[8]! << 24) | (buf[9]! << 16) | (buf[10]! << 8) | buf[11]!) >>> 0,
-    payload: buf.subarray(off, end),
+  // Byte arithmetic instead of readUInt*BE: no argument checks on the per-packet path
+  // (the length was checked above); `>>> 0` keeps values ≥ 2^31 unsigned.
+  return new RtpPacketView(
+    buf, off, end,
+    (b1 & 0x80) !== 0,
+    b1 & 0x7f,
+    (buf[2]! << 8) | buf[3]!,
+    ((buf[4]! << 24) | (buf[5]! << 16) | (buf[6]! << 8) | buf[7]!) >>> 0,
+    ((buf[8]! << 24) | (buf[9]! << 16) | (buf[10]! << 8) | buf[11]!) >>> 0,
     extensionProfile,
     extension,
-  };
+  );
 }

@@ -14,7 +14,9 @@
  *   and `maxReorderMs` (default 100 ms, like live555 and FFmpeg's UDP max_delay). Then the gap
  *   is skipped and counted. Late packets (behind the delivery point) are dropped, duplicates too.
  * - SSRC change: packets still held for the old source are delivered (gaps skipped), then the
- *   state restarts with probation for the new one.
+ *   state restarts with probation for the new one; the old source's packets still in
+ *   probation or held as a possible resync are discarded (counted in `discarded`).
+ * - Accounting: received = delivered + duplicates + lateDropped + discarded + pendingCount.
  *
  * In-order arrival (TCP, loopback) is a fast path: no buffering, no allocation.
  * Held packets reference the caller's Buffers (the caller must not reuse them).
@@ -45,6 +47,11 @@ export interface SequencerStats {
   /** re-synchronisations after a large sequence jump */
   resyncs: number;
   ssrcChanges: number;
+  /**
+   * packets thrown away unvalidated by an SSRC change or `reset()`: the old source's
+   * probation packets and a held large-jump packet (the reorder buffer is delivered instead)
+   */
+  discarded: number;
 }
 
 const MAX_DROPOUT = 3000; // RFC 3550 A.1
@@ -54,7 +61,7 @@ const MIN_SEQUENTIAL = 2; // RFC 3550 A.1
 export class RtpSequencer {
   readonly stats: SequencerStats = {
     received: 0, delivered: 0, duplicates: 0, reordered: 0, lateDropped: 0, gaps: 0,
-    lostPackets: 0, resyncs: 0, ssrcChanges: 0,
+    lostPackets: 0, resyncs: 0, ssrcChanges: 0, discarded: 0,
   };
 
   private readonly deliver: (pkt: RtpPacket, extendedSeq: number) => void;
@@ -105,8 +112,9 @@ export class RtpSequencer {
     return this.pending + this.probation.length + (this.badPkt ? 1 : 0);
   }
 
-  /** Forgets everything (source, sequence state, held packets). Stats are kept. */
+  /** Forgets everything (source, sequence state, held packets: counted as discarded). Stats are kept. */
   reset(): void {
+    this.stats.discarded += this.pendingCount;
     this.ssrc = -1;
     this.state = 0;
     this.probation = [];
@@ -335,7 +343,6 @@ export class RtpSequencer {
       for (let i = 0; i < this.cap; i++) if (this.slotExt[i]! > highest) highest = this.slotExt[i]!;
       this.skipTo(highest + 1);
     }
-    this.badPkt = null;
   }
 
   private clearRing(): void {

@@ -179,6 +179,10 @@ interface BasicState {
 
 type ChosenChallenge = DigestState | BasicState;
 
+/** CTLs (RFC 5234) other than HTAB: not allowed in a quoted-string (RFC 7230 §3.2.6 qdtext allows HTAB). */
+// eslint-disable-next-line no-control-regex
+const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 /** How strong a challenge is, or null when we cannot answer it. */
 function usable(c: Challenge): { state: ChosenChallenge; strength: number } | null {
   if (c.scheme === 'basic') return { state: { scheme: 'basic', realm: c.params['realm'] ?? '' }, strength: 0 };
@@ -186,6 +190,10 @@ function usable(c: Challenge): { state: ChosenChallenge; strength: number } | nu
   const realm = c.params['realm'];
   const nonce = c.params['nonce'];
   if (realm === undefined || nonce === undefined) return null;
+  // Values we echo into the Authorization header: a control character (NUL, CR, LF, ...) there
+  // would corrupt or split our request, so such a challenge is invalid, not answered.
+  const opaque = c.params['opaque'];
+  if (CTL.test(realm) || CTL.test(nonce) || (opaque !== undefined && CTL.test(opaque)) || CTL.test(c.params['algorithm'] ?? '')) return null;
   const alg = algorithmInfo(c.params['algorithm']);
   if (!alg) return null;
   let qop: 'auth' | null = null;
@@ -198,7 +206,7 @@ function usable(c: Challenge): { state: ChosenChallenge; strength: number } | nu
   }
   return {
     state: {
-      scheme: 'digest', realm, nonce, opaque: c.params['opaque'],
+      scheme: 'digest', realm, nonce, opaque,
       algorithm: (c.params['algorithm'] ?? 'MD5').trim(), algorithmEcho: c.params['algorithm']?.trim(),
       qop, userhash: (c.params['userhash'] ?? '').trim().toLowerCase() === 'true',
       stale: (c.params['stale'] ?? '').trim().toLowerCase() === 'true',

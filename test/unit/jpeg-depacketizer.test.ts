@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JpegDepacketizer, type JpegFrame } from '../../src/jpeg/depacketizer';
+import type { RtpPacket } from '../../src/rtp/packet';
 import { parseBaselineJpeg } from '../../src/jpeg/packetizer';
 import { qTablesForQ } from '../../src/jpeg/tables';
 import { makeJpegHeader } from '../../src/jpeg/header';
@@ -529,5 +530,87 @@ describe('restart marker repair (RST in scan, no restart header)', () => {
     const [f] = pushAll(d, framePackets(t3.scan, { type: 1, q: 255, qh: { data: tables128(t3) } }));
     assert.deepEqual([...seg(f!.jpeg, 0xdd)[0]!], [0, 3]);
     samePixels(f!.jpeg, fixture('type65-420-dri3blocks.jpg'));
+  });
+});
+
+describe('restart repair sampling (the RST0 search is a second pass over every byte)', () => {
+  const clean = (ts: number, q = 255): Buffer[] => framePackets(q50.scan, { type: 1, q, ts, qh: { data: tables128(q50) } });
+  const withRst = (ts: number, q = 255): Buffer[] => framePackets(t65.scan, { type: 1, q, ts, qh: { data: tables128(t65) } });
+
+  test('after 16 clean frames of one configuration only every 32nd is searched; once RSTs are seen, every frame', () => {
+    const d = new JpegDepacketizer();
+    let ts = 0;
+    for (let i = 0; i < 16; i++) pushAll(d, clean(ts += 3000));
+    const repaired: boolean[] = [];
+    for (let i = 0; i < 48; i++) {
+      const [f] = pushAll(d, withRst(ts += 3000));
+      repaired.push(f!.restartInterval === 20);
+    }
+    const first = repaired.indexOf(true);
+    assert.ok(first >= 0 && first < 32, `RSTs noticed within one sampling period (frame ${first})`);
+    assert.ok(repaired.slice(first).every(Boolean), 'then every frame is repaired');
+    const [f] = pushAll(d, withRst(ts += 3000));
+    samePixels(f!.jpeg, fixture('type65-420-dri.jpg'));
+  });
+
+  test('a new configuration (Q, size, type or SSRC) is searched from its first frame', () => {
+    const d = new JpegDepacketizer();
+    let ts = 0;
+    for (let i = 0; i < 40; i++) pushAll(d, clean(ts += 3000));
+    const [f] = pushAll(d, withRst(ts += 3000, 254));
+    assert.equal(f!.restartInterval, 20, 'Q change');
+    const e = new JpegDepacketizer();
+    for (let i = 0; i < 40; i++) pushAll(e, clean(ts += 3000));
+    const [g] = pushAll(e, framePackets(t65.scan, { type: 1, q: 255, ts: ts += 3000, ssrc: 0x999, qh: { data: tables128(t65) } }));
+    assert.equal(g!.restartInterval, 20, 'SSRC change');
+  });
+});
+
+describe('JpegDepacketizer: frame memory, header reuse, packet objects', () => {
+  test('every frame owns an exact-size ArrayBuffer (even a small one: no shared pool slice)', () => {
+    const d = new JpegDepacketizer();
+    const [small] = pushAll(d, framePackets(q50.scan.subarray(0, 100), { q: 50 }));
+    const [big] = pushAll(d, framePackets(q50.scan, { q: 50, ts: 5000 }));
+    for (const f of [small!, big!]) {
+      assert.equal(f.jpeg.byteOffset, 0);
+      assert.equal(f.jpeg.buffer.byteLength, f.jpeg.length);
+    }
+  });
+
+  test('header reused while parameters stay, rebuilt when tables, type, size or DRI change', () => {
+    const d = new JpegDepacketizer();
+    let ts = 0;
+    const check = (pk: Buffer[], ref: string): void => {
+      const [f] = pushAll(d, pk);
+      samePixels(f!.jpeg, fixture(ref));
+    };
+    for (let round = 0; round < 2; round++) {
+      check(framePackets(q50.scan, { type: 1, q: 255, ts: ts += 3000, qh: { data: tables128(q50) } }), 'q50-420.jpg');
+      check(framePackets(q50.scan, { type: 1, q: 255, ts: ts += 3000, qh: { data: tables128(q50) } }), 'q50-420.jpg');
+      check(framePackets(q30.scan, { type: 0, q: 255, ts: ts += 3000, qh: { data: tables128(q30) } }), 'q30-422.jpg');
+      check(framePackets(q50.scan, { q: 50, ts: ts += 3000 }), 'q50-420.jpg');
+      check(framePackets(t65.scan, { type: 65, q: 255, ts: ts += 3000, dri: 20, qh: { data: tables128(t65) } }), 'type65-420-dri.jpg');
+    }
+    // Tables changed in place by the sender between frames (same Q 255): new header.
+    const t = tables128(q50);
+    check(framePackets(q50.scan, { type: 1, q: 255, ts: ts += 3000, qh: { data: t } }), 'q50-420.jpg');
+    const [f] = pushAll(d, framePackets(q50.scan, { type: 1, q: 255, ts: ts += 3000, qh: { data: Buffer.from(t).fill(1, 0, 64) } }));
+    assert.ok(seg(f!.jpeg, 0xdb)[0]!.subarray(1).every((x) => x === 1), 'luma DQT of the new tables');
+  });
+
+  test('pushPacket accepts a plain RtpPacket object (not from parseRtpPacket)', () => {
+    const d = new JpegDepacketizer();
+    const frames: JpegFrame[] = [];
+    const pk = framePackets(q50.scan, { q: 50 });
+    pk.forEach((b, i) => {
+      const p: RtpPacket = {
+        marker: i === pk.length - 1, payloadType: 26, sequenceNumber: i, timestamp: 1000, ssrc: 0x11223344,
+        payload: Buffer.from(b.subarray(12)), extensionProfile: -1, extension: null,
+      };
+      const f = d.pushPacket(p);
+      if (f) frames.push(f);
+    });
+    assert.equal(frames.length, 1);
+    samePixels(frames[0]!.jpeg, fixture('q50-420.jpg'));
   });
 });

@@ -184,6 +184,44 @@ describe('RtpSequencer', () => {
     ), { numRuns: 300 });
   });
 
+  test('SSRC change discards the old source\'s probation and held large-jump packets, counted', () => {
+    const h = harness();
+    h.push([10], 0, 0xaaaa); // in probation
+    h.push([500], 0, 0xbbbb); // SSRC change: 10 never validated
+    assert.equal(h.s.stats.discarded, 1);
+    h.push([501, 502, 9000], 0, 0xbbbb); // 9000: large jump, held
+    h.push([3], 0, 0xcccc);
+    assert.equal(h.s.stats.discarded, 2, 'the held large-jump packet');
+    h.s.reset();
+    assert.equal(h.s.stats.discarded, 3, 'reset counts what it throws away');
+    assert.equal(h.s.pendingCount, 0);
+  });
+
+  test('property: received = delivered + duplicates + lateDropped + discarded + pendingCount', () => {
+    const op = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ kind: fc.constant('step' as const), d: fc.integer({ min: -6, max: 8 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('jump' as const), d: fc.integer({ min: 0, max: 65535 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('ssrc' as const), d: fc.constantFrom(1, 2, 3) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('flush' as const), d: fc.integer({ min: 0, max: 200 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), d: fc.constant(0) }) },
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), (ops, cap) => {
+      const h = harness({ maxReorderPackets: cap, maxReorderMs: 100 });
+      let seq = 0, ssrc = 1, now = 0;
+      for (const o of ops) {
+        if (o.kind === 'step') seq = (seq + o.d) & 0xffff;
+        else if (o.kind === 'jump') seq = o.d;
+        else if (o.kind === 'ssrc') ssrc = o.d;
+        else if (o.kind === 'flush') { now += o.d; h.s.flush(now); continue; } else { h.s.reset(); continue; }
+        now += 1;
+        h.s.push(pkt(seq, ssrc), now);
+        const st = h.s.stats;
+        assert.equal(st.received, st.delivered + st.duplicates + st.lateDropped + st.discarded + h.s.pendingCount, JSON.stringify(st));
+        assert.equal(st.delivered, h.out.length);
+      }
+    }), { numRuns: 500 });
+  });
+
   test('property: shuffled window is delivered fully in order', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 65535 }), fc.array(fc.nat(), { minLength: 2, maxLength: 60 }), (start, keys) => {
       const n = keys.length;

@@ -219,3 +219,41 @@ describe('Authenticator', () => {
     assert.ok(!verifyAuthorization(undefined, { method: 'OPTIONS', username: 'u', password: 'p', realm: 'R' }));
   });
 });
+
+describe('Authenticator: control characters in a challenge', () => {
+  test('a Digest challenge with a CTL in nonce, realm, opaque or algorithm is not answered; nothing echoed', () => {
+    for (const bad of [
+      'Digest realm="a", nonce="n\u0000x"',
+      'Digest realm="a\u0000", nonce="n"',
+      'Digest realm="a", nonce="n\r\nInjected: 1"',
+      'Digest realm="a", nonce="n", opaque="o\u0007"',
+      'Digest realm="a", nonce="n", qop="auth", opaque="o\u007f"',
+      'Digest realm="a", nonce="n", algorithm="MD5\u0000"',
+    ]) {
+      const a = new Authenticator('u', 'p');
+      assert.equal(a.onChallenge([bad]), 'unsupported', JSON.stringify(bad));
+      assert.equal(a.authorization('DESCRIBE', 'rtsp://h/'), null);
+      // With a clean Basic alternative, Basic is used and no challenge text is echoed.
+      const b = new Authenticator('u', 'p');
+      assert.equal(b.onChallenge([bad, 'Basic realm="a"']), 'retry');
+      assert.equal(b.scheme, 'basic');
+    }
+  });
+
+  test('property: whatever the challenge, the Authorization value has no CTL', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), (realm, nonce, opaque) => {
+      const esc = (v: string): string => v.replace(/[\\"]/g, (c) => `\\${c}`);
+      const a = new Authenticator('u', 'p', { cnonce: () => 'c' });
+      if (a.onChallenge([`Digest realm="${esc(realm)}", nonce="${esc(nonce)}", opaque="${esc(opaque)}", qop="auth"`]) !== 'retry') return;
+      const v = a.authorization('DESCRIBE', 'rtsp://h/')!;
+      // eslint-disable-next-line no-control-regex
+      assert.ok(!/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v), JSON.stringify(v));
+    }), { numRuns: 300 });
+  });
+
+  test('HTAB and non-ASCII text in a realm are still answered (qdtext allows them)', () => {
+    const a = new Authenticator('u', 'p');
+    assert.equal(a.onChallenge(['Digest realm="Cam\tRäume", nonce="n"']), 'retry');
+    assert.match(a.authorization('DESCRIBE', 'rtsp://h/')!, /realm="Cam\tRäume"/);
+  });
+});
