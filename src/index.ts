@@ -10,5 +10,16 @@ export type { CameraErrorReason } from './errors';
 export type {
   CameraOptions, CameraSessionEvents, CameraState, FrameInfo, SenderReportInfo, StateChange, StatsReport, TrackInfo, TransportMode,
 } from './camera/types';
-export { startDemoCamera } from './sim/demo-camera';
 export type { DemoCamera, DemoCameraOptions, DemoCameraFaults, DemoCameraStats } from './sim/demo-camera';
+import type { DemoCamera, DemoCameraOptions } from './sim/demo-camera';
+
+/**
+ * The built-in demo camera (src/sim). Its module (JPEG encoder, test pattern, RTSP server) loads
+ * on the first call, so `require`-ing the library for cameras does not pay for it (issue 8:
+ * start-up CPU counts in every process).
+ */
+export function startDemoCamera(opts: DemoCameraOptions = {}): Promise<DemoCamera> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sim = require('./sim/demo-camera') as typeof import('./sim/demo-camera');
+  return sim.startDemoCamera(opts);
+}

@@ -3,8 +3,9 @@
  * RFC 2435 depacketizer (video) → complete JPEG; RTCP in (SR for the clock mapping and DLSR,
  * BYE as end of source) and our RR + SDES out on the RFC 3550 A.7 schedule.
  *
- * Hot path (onRtp): one parsed-packet object per packet, no logging, no timers; payload bytes
- * are copied once, by the depacketizer, into the frame.
+ * Hot path (onRtp): one parsed-packet object per packet, no logging, no timers, no clock read
+ * (the transport passes the arrival time of its socket read); payload bytes are copied once,
+ * by the depacketizer, into the frame.
  */
 import { parseRtpPacket, type RtpPacket } from '../rtp/packet';
 import { RtpSequencer } from '../rtp/sequencer';
@@ -64,8 +65,8 @@ export class MediaTrack implements TrackSink {
   otherPayloadType = 0;
   rtcpPackets = 0;
   rtcpErrors = 0;
-  /** monotonic ms of the last RTP packet, null before the first */
-  lastRtpAt: number | null = null;
+  /** monotonic ms of the last RTP packet (a double from the start: no field representation change) */
+  private arrival = -0.5;
   senderReport: SenderReportInfo | null = null;
   byeReceived = false;
 
@@ -80,6 +81,11 @@ export class MediaTrack implements TrackSink {
     this.sequencer = new RtpSequencer((pkt, extSeq) => this.delivered(pkt, extSeq), {});
   }
 
+  /** monotonic ms of the last RTP packet, null before the first */
+  get lastRtpAt(): number | null {
+    return this.packets > 0 ? this.arrival : null;
+  }
+
   get ssrc(): number | null {
     return this.stats ? this.stats.ssrc : null;
   }
@@ -92,14 +98,15 @@ export class MediaTrack implements TrackSink {
     return this.stats ? this.stats.snapshot() : null;
   }
 
-  onRtp(packet: Buffer): void {
+  /** `arrivalMs`: monotonic arrival time from the transport; read from `now` when absent. */
+  onRtp(packet: Buffer, arrivalMs?: number): void {
     const pkt = parseRtpPacket(packet);
     if (pkt === null) { this.invalidRtp++; return; }
     if (pkt.payloadType !== this.info.payloadType) { this.otherPayloadType++; return; }
-    const now = this.opts.now();
+    const now = arrivalMs ?? this.opts.now();
     this.packets++;
     this.bytes += packet.length;
-    this.lastRtpAt = now;
+    this.arrival = now;
     this.sequencer.push(pkt, now);
   }
 
@@ -109,7 +116,9 @@ export class MediaTrack implements TrackSink {
       st = new ReceiverStats(pkt.ssrc, this.info.clockRate);
       this.stats = st;
     }
-    st.onRtp(extSeq, pkt.timestamp, this.lastRtpAt ?? this.opts.now());
+    // Packets released by flush() (tick) got their arrival time when they were pushed; the
+    // jitter estimate (A.8) uses the latest arrival, as before.
+    st.onRtp(extSeq, pkt.timestamp, this.arrival);
     const d = this.depacketizer;
     if (d === null) return;
     const frame = d.pushPacket(pkt);

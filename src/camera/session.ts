@@ -5,8 +5,6 @@
  * down on close(). States: idle → connecting → playing → reconnecting → … → closed.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { CameraError, type CameraErrorReason } from '../errors';
 import { RtspConnection } from '../rtsp/session';
 import { header, type RtspResponse } from '../rtsp/message';
@@ -17,6 +15,7 @@ import { parseSdp, type SdpTrack } from '../sdp/media';
 import { InterleavedTransport } from '../transport/interleaved';
 import { UdpTrackTransport, openMulticastPair } from '../transport/udp';
 import { allocateUdpPair, DEFAULT_UDP_PORT_RANGE, type UdpPair } from '../transport/port-allocator';
+import { monotonicMs } from '../transport/clock';
 import { MediaTrack } from './media-track';
 import { Backoff } from './backoff';
 import type {
@@ -70,6 +69,15 @@ function toCameraError(err: unknown): CameraError {
   return new CameraError('protocol error', err instanceof Error ? err.message : String(err));
 }
 
+/**
+ * 32 random bits for our SSRC and CNAME. RFC 3550 §8.1 asks for a random SSRC so that two
+ * receivers rarely collide; that needs no cryptographic strength, and Math.random (seeded by
+ * V8 from OS entropy) spares loading node:crypto at start-up (issue 8).
+ */
+function random32(): number {
+  return Math.floor(Math.random() * 0x100000000) >>> 0;
+}
+
 function trackInfo(t: SdpTrack): TrackInfo {
   return { kind: t.kind, encoding: t.encoding, payloadType: t.payloadType, clockRate: t.clockRate, control: t.control, width: t.width, height: t.height, fps: t.fps };
 }
@@ -86,8 +94,8 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   private readonly password: string | undefined;
   private readonly secrets: string[];
   private readonly backoff: Backoff;
-  private readonly ssrc = randomBytes(4).readUInt32BE(0);
-  private readonly cname = `rtsp-mjpeg-${randomBytes(4).toString('hex')}`;
+  private readonly ssrc = random32();
+  private readonly cname = `rtsp-mjpeg-${random32().toString(16).padStart(8, '0')}`;
   private mode: TransportMode;
   private attempt: Attempt | null = null;
   private attemptSeq = 0;
@@ -139,7 +147,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     const tick = Math.max(50, Math.min(500, this.opts.statsIntervalMs ?? 1000));
     this.tickTimer = setInterval(() => this.tick(), tick);
     this.tickTimer.unref();
-    this.lastStatsAt = performance.now();
+    this.lastStatsAt = monotonicMs();
     this.samples.push({ t: this.lastStatsAt, frames: 0, bytes: 0 });
     // The state is 'connecting' at once; the event and the work wait one tick so that
     // listeners attached right after openCamera() see every change.
@@ -280,7 +288,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     if (play.statusCode < 200 || play.statusCode >= 300) throw statusError('PLAY', play);
 
     a.playing = true;
-    a.playingSince = performance.now();
+    a.playingSince = monotonicMs();
     this.lastFrameAt = a.playingSince;
     this.backoff.onPlaying(a.playingSince);
     this.lastError = null;
@@ -329,7 +337,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   private makeTrack(a: Attempt, t: SdpTrack, video: boolean): MediaTrack {
     return new MediaTrack({
       info: trackInfo(t), video, width: this.opts.width, height: this.opts.height, maxFrameBytes: this.opts.maxFrameBytes,
-      ssrc: this.ssrc, cname: this.cname, now: () => performance.now(),
+      ssrc: this.ssrc, cname: this.cname, now: monotonicMs,
       onFrame: video ? (f, receivedAt, capturedAt) => this.onFrame(a, f.jpeg, f.width, f.height, f.rtpTimestamp, f.ssrc, receivedAt, capturedAt) : undefined,
       onBye: () => this.fail(a, new CameraError('end of stream', 'the camera ended the stream (RTCP BYE)')),
     });
@@ -413,7 +421,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
 
   private onFrame(a: Attempt, jpeg: Buffer, width: number, height: number, rtpTimestamp: number, ssrc: number, receivedAt: number, capturedAt: number | null): void {
     if (a.done) return;
-    this.lastFrameAt = performance.now();
+    this.lastFrameAt = monotonicMs();
     this.lastWidth = width;
     this.lastHeight = height;
     const info: FrameInfo = { index: ++this.frameIndex, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt };
@@ -423,7 +431,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
 
   /** One coalesced timer per session: stall watchdog, reorder flush, stats. */
   private tick(): void {
-    const now = performance.now();
+    const now = monotonicMs();
     const a = this.attempt;
     if (a && a.playing && !a.done) {
       for (const t of a.tracks) t.flush();
@@ -457,7 +465,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     let kbps = 0;
     const first = this.samples[0];
     // the window ends now, so a short grab still gets a rate
-    const last = { t: performance.now(), frames: this.frameIndex, bytes: this.currentBytes() };
+    const last = { t: monotonicMs(), frames: this.frameIndex, bytes: this.currentBytes() };
     if (first && last.t - first.t >= 200) {
       const dt = (last.t - first.t) / 1000;
       fps = Math.round(((last.frames - first.frames) / dt) * 100) / 100;
@@ -494,7 +502,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     this.log('warn', err.message);
     this.emitError(new CameraError(err.reason, redactText(err.message, this.secrets), err.statusCode));
     if (this.closing) return; // an 'error' listener closed the session
-    const delay = this.backoff.next(err.reason, performance.now());
+    const delay = this.backoff.next(err.reason, monotonicMs());
     // Timer first: a listener may call close() from inside the state event, and close() must find it.
     this.retryTimer = setTimeout(() => void this.runAttempt(), delay);
     this.setState({ state: 'reconnecting', reason: err.reason, retryInMs: delay });

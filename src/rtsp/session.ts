@@ -5,12 +5,20 @@
  * the channels. Policy (which requests to send, what failures mean) lives in the camera layer.
  */
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tlsModule from 'node:tls';
 import { CameraError, type CameraErrorReason } from '../errors';
 import { RtspReader, serializeRequest, serializeResponse, interleavedFrame, header, type RtspResponse, type RtspRequest, type Headers } from './message';
-import { Authenticator } from './auth';
+import type { Authenticator } from './auth';
 import { parseSessionHeader, parsePublic } from './transport-header';
 import { redactText } from './redact';
+import { monotonicMs } from '../transport/clock';
+
+// node:tls (rtsps only) and ./auth (node:crypto, only after a 401) load on first use: most
+// cameras need neither, and loading them costs start-up CPU in every process (issue 8).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const loadTls = (): typeof tlsModule => require('node:tls') as typeof tlsModule;
+const loadAuth = (): typeof import('./auth') => require('./auth') as typeof import('./auth');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const USER_AGENT = 'node-red-contrib-rtsp-mjpeg';
 
@@ -26,7 +34,10 @@ export interface RtspConnectionOptions {
   tlsFingerprint256?: string | undefined;
   tlsAllowSelfSigned?: boolean | undefined;
   logger?: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | undefined;
-  /** `$` frames; payload is a subarray of a per-read Buffer (stays valid, not reused) */
+  /**
+   * `$` frames; payload is a subarray of a per-read Buffer (stays valid, not reused). All
+   * frames of one socket read share one arrival time: `readAt` (monotonic ms).
+   */
   onInterleaved?: ((channel: number, payload: Buffer) => void) | undefined;
   /** the connection ended without close() being called */
   onClose?: ((err: CameraError) => void) | undefined;
@@ -85,7 +96,9 @@ export class RtspConnection {
   private readonly opts: RtspConnectionOptions;
   private readonly socket: net.Socket;
   private readonly reader: RtspReader;
-  private readonly auth: Authenticator | null;
+  /** created at the first 401 when there are credentials */
+  private auth: Authenticator | null = null;
+  private readonly hasCredentials: boolean;
   private readonly secrets: string[];
   private readonly timeoutMs: number;
   private readonly pending = new Map<number, Pending>();
@@ -104,6 +117,8 @@ export class RtspConnection {
   remoteAddress = '';
   /** bytes received on the control connection (RTSP + interleaved) */
   bytesIn = 0;
+  /** monotonic ms of the latest socket read: the arrival time of every `$` frame in it */
+  readAt = 0.5;
 
   private constructor(opts: RtspConnectionOptions, socket: net.Socket) {
     this.opts = opts;
@@ -111,16 +126,16 @@ export class RtspConnection {
     this.timeoutMs = opts.requestTimeoutMs ?? 10000;
     this.secrets = [opts.password ?? ''].filter((s) => s.length > 0);
     if (opts.password) this.secrets.push(encodeURIComponent(opts.password));
-    this.auth = opts.username !== undefined && opts.username !== '' ? new Authenticator(opts.username, opts.password ?? '') : null;
-    const onInterleaved = opts.onInterleaved;
+    this.hasCredentials = opts.username !== undefined && opts.username !== '';
     this.reader = new RtspReader({
       onResponse: (res) => this.onResponse(res),
       onRequest: (req) => this.onServerRequest(req),
-      onInterleaved: onInterleaved ? (ch, p) => onInterleaved(ch, p) : () => undefined,
+      onInterleaved: opts.onInterleaved ?? ((): void => undefined),
       onError: (err) => this.fail(new CameraError('protocol error', this.redact(err.message))),
     });
     socket.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
+      this.readAt = monotonicMs();
       this.reader.push(chunk);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new CameraError(connectErrorReason(err), this.redact(`connection error: ${err.code ?? err.message}`))));
@@ -152,7 +167,7 @@ export class RtspConnection {
       if (opts.secure) {
         const pinned = opts.tlsFingerprint256 ? normFingerprint(opts.tlsFingerprint256) : null;
         const lenient = pinned !== null || opts.tlsAllowSelfSigned === true;
-        const t = tls.connect({
+        const t = loadTls().connect({
           host: opts.host,
           port: opts.port,
           servername: net.isIP(opts.host) ? undefined : opts.host,
@@ -207,7 +222,8 @@ export class RtspConnection {
         if (res.statusCode >= 200 && res.statusCode < 300) this.auth?.onSuccess();
         return res;
       }
-      if (!this.auth) throw new CameraError('auth failed', `${method}: the camera requires credentials (401)`, 401);
+      if (!this.hasCredentials) throw new CameraError('auth failed', `${method}: the camera requires credentials (401)`, 401);
+      this.auth ??= new (loadAuth().Authenticator)(this.opts.username ?? '', this.opts.password ?? '');
       const verdict = retries < 2 ? this.auth.onChallenge(headerValues(res.headers, 'WWW-Authenticate')) : 'failed';
       retries++;
       if (verdict === 'retry') continue;

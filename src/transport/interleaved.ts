@@ -6,9 +6,12 @@
  */
 import type { RtspConnection } from '../rtsp/session';
 
-/** Where one track's packets go. Payloads are subarrays of per-read Buffers: never reused, so they may be kept. */
+/**
+ * Where one track's packets go. Payloads are subarrays of per-read Buffers: never reused, so
+ * they may be kept. `arrivalMs` (monotonic) is read once per socket read, not per packet.
+ */
 export interface TrackSink {
-  onRtp(packet: Buffer): void;
+  onRtp(packet: Buffer, arrivalMs: number): void;
   onRtcp(packet: Buffer): void;
 }
 
@@ -39,7 +42,7 @@ export class InterleavedTransport {
       return;
     }
     if (this.rtcpChannel[channel] === 1) sink.onRtcp(payload);
-    else sink.onRtp(payload);
+    else sink.onRtp(payload, this.conn.readAt);
   }
 
   /** A function sending RTCP on the given channel of this connection. */

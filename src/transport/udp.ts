@@ -7,6 +7,7 @@
  */
 import * as dgram from 'node:dgram';
 import { CameraError } from '../errors';
+import { monotonicMs } from './clock';
 import { buildReceiverReport } from '../rtcp/build';
 import type { TrackSink } from './interleaved';
 import { enlargeRecvBuffer, DEFAULT_RECV_BUFFER, type UdpPair } from './port-allocator';
@@ -40,15 +41,25 @@ export class UdpTrackTransport {
     this.opts = opts;
     this.server = normAddr(opts.serverAddress);
     const { pair, sink } = opts;
-    const rtpPort = opts.serverRtpPort;
-    const rtcpPort = opts.serverRtcpPort;
+    // -1: any port (the server announced none); rinfo.port is never -1.
+    const rtpPort = opts.serverRtpPort ?? -1;
+    const rtcpPort = opts.serverRtcpPort ?? -1;
+    // Hot path (one call per datagram): the source address string as dgram reports it is
+    // remembered once it has been accepted, so the usual check is one string comparison.
+    let okAddress = '';
+    const fromServer = (address: string): boolean => {
+      if (address === okAddress) return true;
+      if (normAddr(address) !== this.server) return false;
+      okAddress = address;
+      return true;
+    };
     pair.rtp.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-      if ((rtpPort !== null && rinfo.port !== rtpPort) || normAddr(rinfo.address) !== this.server) { this.rejected++; return; }
+      if ((rtpPort !== -1 && rinfo.port !== rtpPort) || !fromServer(rinfo.address)) { this.rejected++; return; }
       this.packets++;
-      sink.onRtp(msg);
+      sink.onRtp(msg, monotonicMs());
     });
     pair.rtcp.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-      if ((rtcpPort !== null && rinfo.port !== rtcpPort) || normAddr(rinfo.address) !== this.server) { this.rejected++; return; }
+      if ((rtcpPort !== -1 && rinfo.port !== rtcpPort) || !fromServer(rinfo.address)) { this.rejected++; return; }
       sink.onRtcp(msg);
     });
     // A socket error must never take the process down (notes §4.9); send errors are transient.
