@@ -74,6 +74,11 @@ export interface DepacketizerStats {
   dimensionsMissing: number;
   /** frames given a DRI by the RST-without-restart-header repair */
   restartRepaired: number;
+  /**
+   * frames of which not one packet arrived, inferred from the RTP timestamps across a
+   * sequence gap (also included in framesDropped)
+   */
+  framesMissing: number;
 }
 
 interface QTables {
@@ -92,6 +97,8 @@ const DEFAULT_MAX_FRAME_PACKETS = 65536;
 const RST_CLEAN_FRAMES = 16;
 /** ... and from then on one frame in this many (any RSTn found: back to every frame). */
 const RST_SAMPLE_EVERY = 32;
+/** a gap of more frames than this is a resync or a sender pause, not a loss: not counted */
+const MAX_INFERRED_MISSING = 250;
 
 /**
  * Narrows a 16-bit table to 8-bit when every entry fits (T.81 wants Pq=0 for 8-bit samples).
@@ -111,7 +118,7 @@ function tableFromWire(src: Buffer, sixteen: boolean, keep: boolean): Uint8Array
 export class JpegDepacketizer {
   readonly stats: DepacketizerStats = {
     packets: 0, invalidPackets: 0, framesEmitted: 0, framesDropped: 0, unsupportedType: 0,
-    badQ: 0, badTables: 0, oversize: 0, lostFragments: 0, timestampChanges: 0,
+    badQ: 0, badTables: 0, oversize: 0, lostFragments: 0, timestampChanges: 0, framesMissing: 0,
     dimensionsMissing: 0, restartRepaired: 0,
   };
 
@@ -157,6 +164,16 @@ export class JpegDepacketizer {
   private rstClean = 0;
   private rstSince = 0;
   private readonly headerCache = new JpegHeaderCache();
+  // Whole-frame loss inference (see trackLoss).
+  private lSsrc = -1;
+  private lSeq = -1;
+  private lTs = 0;
+  private lTsValid = false;
+  private lGapPackets = 0;
+  private lEmitted = false;
+  private lFramePackets = 0;
+  private frameStep = 0;
+  private minFramePackets = 0;
 
   constructor(opts: JpegDepacketizerOptions = {}) {
     const w = opts.width ?? 0;
@@ -200,6 +217,7 @@ export class JpegDepacketizer {
   /** The payload is `data[start, end)`. */
   private pushPayload(pkt: RtpPacket, data: Buffer, start: number, end: number): JpegFrame | null {
     this.stats.packets++;
+    this.trackLoss(pkt);
     if (end - start < 8) { this.stats.invalidPackets++; return null; }
     const offset = (data[start + 1]! << 16) | (data[start + 2]! << 8) | data[start + 3]!;
     const type = data[start + 4]!;
@@ -376,12 +394,67 @@ export class JpegDepacketizer {
       type: this.fType, q: this.fQ, restartInterval: hp.restartInterval,
     };
     this.stats.framesEmitted++;
+    if (frame.rtpTimestamp === this.lTs) {
+      this.lEmitted = true;
+      if (this.lGapPackets === 0 && (this.minFramePackets === 0 || this.lFramePackets < this.minFramePackets)) this.minFramePackets = this.lFramePackets;
+    }
     this.resetFrame();
     // Late duplicates of this frame's packets are ignored quietly.
     this.skipping = true;
     this.skipTs = frame.rtpTimestamp;
     this.skipSsrc = frame.ssrc;
     return frame;
+  }
+
+  /**
+   * A frame whose every packet was lost leaves no trace in the payload, yet a user counting
+   * dropped frames must see it. When the sequence numbers jumped (RFC 3550 §5.1: loss) between
+   * two frames, the RTP timestamp step tells how many frames were in between: the nominal
+   * step is the smallest positive timestamp difference between an emitted frame and the next
+   * frame with no loss between them (so a mid-frame timestamp change, which never emits, cannot
+   * shrink it). Without a gap nothing is inferred, so variable-rate senders are not charged.
+   * Duplicates are dropped by the sequencer upstream; with push() in arrival order a late
+   * packet only looks like a backwards step and is ignored here.
+   */
+  private trackLoss(pkt: RtpPacket): void {
+    const seq = pkt.sequenceNumber;
+    const ts = pkt.timestamp >>> 0;
+    if (pkt.ssrc !== this.lSsrc) {
+      this.lSsrc = pkt.ssrc;
+      this.lTsValid = false;
+      this.lEmitted = false;
+      this.frameStep = 0;
+      this.minFramePackets = 0;
+      this.lGapPackets = 0;
+    } else {
+      const jump = (seq - this.lSeq - 1) & 0xffff;
+      // a backwards step (late duplicate) is not a loss; forward jumps are packets lost
+      if (jump !== 0 && jump < 0x8000) this.lGapPackets += jump;
+    }
+    this.lSeq = seq;
+    if (!this.lTsValid) { this.lTs = ts; this.lTsValid = true; this.lFramePackets = 1; return; }
+    if (ts === this.lTs) { this.lFramePackets++; return; }
+    const delta = (ts - this.lTs) | 0; // signed 32-bit difference (wrap-safe)
+    if (delta > 0) {
+      if (this.lGapPackets === 0) {
+        if (this.lEmitted && (this.frameStep === 0 || delta < this.frameStep)) this.frameStep = delta;
+      } else if (this.frameStep > 0 && this.minFramePackets > 0) {
+        // Bounded twice: by the timestamp step, and by the packets actually missing (a frame
+        // lost whole took at least minFramePackets with it), so a sender pause next to a
+        // lost packet is not charged as frames.
+        const byTime = Math.round(delta / this.frameStep) - 1;
+        const byPackets = Math.floor(this.lGapPackets / this.minFramePackets);
+        const missing = Math.min(byTime, byPackets);
+        if (missing > 0 && byTime <= MAX_INFERRED_MISSING) {
+          this.stats.framesMissing += missing;
+          this.stats.framesDropped += missing;
+        }
+      }
+    }
+    this.lTs = ts;
+    this.lGapPackets = 0;
+    this.lEmitted = false;
+    this.lFramePackets = 1;
   }
 
   /**

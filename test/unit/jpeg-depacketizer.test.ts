@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JpegDepacketizer, type JpegFrame } from '../../src/jpeg/depacketizer';
 import type { RtpPacket } from '../../src/rtp/packet';
-import { parseBaselineJpeg } from '../../src/jpeg/packetizer';
+import { parseBaselineJpeg, JpegPacketizer } from '../../src/jpeg/packetizer';
 import { qTablesForQ } from '../../src/jpeg/tables';
 import { makeJpegHeader } from '../../src/jpeg/header';
 import { countRestartMarkers, guessRestartInterval } from '../../src/jpeg/restart-repair';
@@ -612,5 +612,71 @@ describe('JpegDepacketizer: frame memory, header reuse, packet objects', () => {
     });
     assert.equal(frames.length, 1);
     samePixels(frames[0]!.jpeg, fixture('q50-420.jpg'));
+  });
+});
+
+describe('whole frames lost (every packet) are counted from the RTP timestamps', () => {
+  const jpeg = readFileSync(join(__dirname, '..', 'fixtures', 'vectors', 'reference', 'gst-tcp-320x240', 'gst-00000.jpg'));
+  const frames = (n: number, step = 3600, mtu = 600): Buffer[][] => {
+    const p = new JpegPacketizer({ ssrc: 0x1234, mtu, initialSequence: 65500 });
+    const out: Buffer[][] = [];
+    for (let i = 0; i < n; i++) out.push(p.packetize(jpeg, (0xfffff000 + i * step) >>> 0));
+    return out;
+  };
+
+  test('two frames lost whole across a sequence gap: 2 missing, counted as dropped', () => {
+    const all = frames(10);
+    const d = new JpegDepacketizer();
+    let emitted = 0;
+    all.forEach((pkts, i) => { if (i === 3 || i === 4) return; for (const pk of pkts) if (d.push(pk)) emitted++; });
+    assert.equal(emitted, 8);
+    assert.equal(d.stats.framesMissing, 2);
+    assert.equal(d.stats.framesDropped, 2);
+  });
+
+  test('a frame partly lost and the next one lost whole: 1 dropped + 1 missing', () => {
+    const all = frames(8);
+    const d = new JpegDepacketizer();
+    let emitted = 0;
+    all.forEach((pkts, i) => {
+      if (i === 4) return;
+      pkts.forEach((pk, j) => { if (i === 3 && j === 1) return; if (d.push(pk)) emitted++; });
+    });
+    assert.equal(emitted, 6);
+    assert.equal(d.stats.framesMissing, 1);
+    assert.equal(d.stats.framesDropped, 2);
+  });
+
+  test('no sequence gap: a variable frame interval is never charged as loss', () => {
+    const p = new JpegPacketizer({ ssrc: 7, mtu: 600 });
+    const d = new JpegDepacketizer();
+    let ts = 1000;
+    for (const step of [3600, 3600, 18000, 3600, 36000, 3600]) { ts += step; for (const pk of p.packetize(jpeg, ts)) d.push(pk); }
+    assert.equal(d.stats.framesEmitted, 6);
+    assert.equal(d.stats.framesMissing, 0);
+    assert.equal(d.stats.framesDropped, 0);
+  });
+
+  test('a sender pause next to one lost packet is not charged as the paused frames', () => {
+    const all = frames(12);
+    const d = new JpegDepacketizer();
+    // frames 0-4 whole, frame 5 loses its marker packet, frames 6-9 are never sent (pause:
+    // no sequence numbers used), frames 10-11 whole.
+    const p2 = new JpegPacketizer({ ssrc: 0x1234, mtu: 600, initialSequence: 100 });
+    const seqFrames = all.map((_, i) => (i >= 6 && i <= 9 ? null : p2.packetize(jpeg, (0xfffff000 + i * 3600) >>> 0)));
+    seqFrames.forEach((pkts, i) => { if (!pkts) return; pkts.forEach((pk, j) => { if (i === 5 && j === pkts.length - 1) return; d.push(pk); }); });
+    assert.equal(d.stats.framesEmitted, 7);
+    assert.equal(d.stats.framesMissing, 0);
+    assert.equal(d.stats.framesDropped, 1);
+  });
+
+  test('a huge gap (sender pause / resync) is not counted as hundreds of lost frames', () => {
+    const p = new JpegPacketizer({ ssrc: 9, mtu: 600 });
+    const d = new JpegDepacketizer();
+    for (let i = 0; i < 3; i++) for (const pk of p.packetize(jpeg, i * 3600)) d.push(pk);
+    p.nextSequence = (p.nextSequence + 500) & 0xffff;
+    for (const pk of p.packetize(jpeg, 3 * 3600 + 90000 * 3600)) d.push(pk);
+    assert.equal(d.stats.framesMissing, 0);
+    assert.equal(d.stats.framesEmitted, 4);
   });
 });
