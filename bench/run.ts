@@ -56,6 +56,19 @@ async function main(): Promise<void> {
     notes: [],
   };
   if (!haveLibrary) results.notes.push('our library did not compile to dist/index.js: ours rows are missing');
+  // --only re-runs some sections: the others (and their notes) are kept from the previous
+  // latest.json, with a note saying so, instead of vanishing from latest.md and the README.
+  const prevFile = join(out, 'latest.json');
+  const prev = existsSync(prevFile) ? (JSON.parse(readFileSync(prevFile, 'utf8')) as Results) : null;
+  if (prev) {
+    const kept = (['B1', 'B2', 'B3', 'B4', 'B5'] as const).filter((b) => !only.includes(b) && prev[b.toLowerCase() as 'b1'] !== undefined);
+    for (const b of kept) {
+      const k = b.toLowerCase() as 'b1' | 'b2' | 'b3' | 'b4' | 'b5';
+      (results as unknown as Record<string, unknown>)[k] = prev[k];
+    }
+    results.notes.push(...prev.notes.filter((n) => kept.some((b) => n.startsWith(b))));
+    if (kept.length) results.notes.push(`${kept.join(', ')}: kept from the run of ${prev.date} (this run measured only ${only.join(', ')}).`);
+  }
 
   if (only.includes('B1')) results.b1 = await runB1({ passes: full ? 60 : 30, rounds: full ? 5 : 3, log });
   if (only.includes('B2')) {
