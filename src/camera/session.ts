@@ -552,6 +552,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       const a = this.attempt;
       if (a && !a.done) {
         const conn = a.conn;
+        if (conn && !conn.isClosed && conn.sessionId === null) await conn.whenAnswered('SETUP', TEARDOWN_WAIT_MS);
         if (conn && !conn.isClosed && conn.sessionId !== null) await conn.teardown(a.aggregate, TEARDOWN_WAIT_MS);
         this.cleanupAttempt(a, false);
       }

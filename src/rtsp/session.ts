@@ -61,6 +61,8 @@ interface Pending {
   timer: NodeJS.Timeout;
   resolve(res: RtspResponse): void;
   reject(err: CameraError): void;
+  /** settles with the request (never rejects): what whenAnswered() waits on */
+  settled?: Promise<void>;
 }
 
 /** Every value of a header (a 401 may carry several WWW-Authenticate lines, pitfall 8). */
@@ -242,7 +244,7 @@ export class RtspConnection {
     if (this.sessionId !== null && !options.noSession) headers.push(['Session', this.sessionId]);
     for (const h of extra) headers.push(h);
     const bytes = serializeRequest(method, uri, headers, options.body);
-    return new Promise<RtspResponse>((resolve, reject) => {
+    const promise = new Promise<RtspResponse>((resolve, reject) => {
       const ms = options.timeoutMs ?? this.timeoutMs;
       const timer = setTimeout(() => {
         this.pending.delete(cseq);
@@ -252,6 +254,24 @@ export class RtspConnection {
       this.log('debug', `> ${method} ${uri} CSeq ${cseq}`);
       this.socket.write(bytes);
     });
+    const entry = this.pending.get(cseq);
+    if (entry) entry.settled = promise.then(() => undefined, () => undefined);
+    return promise;
+  }
+
+  /**
+   * Waits (at most waitMs) until no `method` request is awaiting its reply. close() uses it for
+   * a SETUP in flight: the server creates the session when it answers, and a session we never
+   * learn the id of cannot be torn down; it would hold one of the camera's (often few) stream
+   * slots until its timeout.
+   */
+  async whenAnswered(method: string, waitMs: number): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const p of this.pending.values()) if (p.method === method && p.settled) waits.push(p.settled);
+    if (waits.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(waits), new Promise<void>((r) => { timer = setTimeout(r, waitMs); })]);
+    if (timer) clearTimeout(timer);
   }
 
   private onResponse(res: RtspResponse): void {
