@@ -2,25 +2,13 @@
  * The `rtcp stats` payload: the contract's fields (ARCHITECTURE.md) from the session's
  * cumulative counters, with fps and bitrate computed over the caller's own interval.
  */
-import type { SenderReportInfo, StatsReport } from '../camera/types';
+import type { StatsReport } from '../camera/types';
 import type { CameraStats } from './camera-contract';
 
-export interface RtcpStatsPayload {
-  ssrc: number | null;
-  packetsReceived: number;
-  packetsExpected: number;
-  packetsLost: number;
-  fractionLost: number;
-  jitterMs: number;
-  framesEmitted: number;
-  framesDropped: number;
-  fps: number;
-  bitrateKbps: number;
-  senderReport: SenderReportInfo | null;
-  transport: StatsReport['transport'];
-  state: StatsReport['state'];
-  framesDroppedDownstream: number;
-}
+/** The contract's fields, exactly as the session reports them, plus the node-side drops. */
+export type RtcpStatsPayload = Pick<StatsReport,
+  'ssrc' | 'packetsReceived' | 'packetsExpected' | 'packetsLost' | 'fractionLost' | 'jitterMs' | 'framesEmitted' |
+  'framesDropped' | 'fps' | 'bitrateKbps' | 'senderReport' | 'transport' | 'state'> & { framesDroppedDownstream: number };
 
 export interface Sample {
   at: number;

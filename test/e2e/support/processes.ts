@@ -5,7 +5,6 @@
  * are killed synchronously, so a failing test leaves no broker or Node-RED behind.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createServer } from 'node:net';
 
 const MAX_OUTPUT = 2 * 1024 * 1024;
 const live = new Set<number>();
@@ -105,18 +104,8 @@ export async function run(name: string, cmd: string, args: string[], opts: Spawn
   return { code, output: child.output() };
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A TCP port that was free on 127.0.0.1 a moment ago (the interop suite's helper). */
+export { freeTcpPort as freePort } from '../../support/peers';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
