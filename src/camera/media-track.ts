@@ -36,14 +36,6 @@ export interface MediaTrackOptions {
   random?: (() => number) | undefined;
 }
 
-/** Exact-size Buffer of its own (pooled small Buffers share memory with others). */
-function ownBuffer(b: Buffer): Buffer {
-  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
-  const out = Buffer.allocUnsafeSlow(b.length);
-  b.copy(out);
-  return out;
-}
-
 export class MediaTrack implements TrackSink {
   readonly info: TrackInfo;
   private readonly opts: MediaTrackOptions;
@@ -122,8 +114,8 @@ export class MediaTrack implements TrackSink {
     const d = this.depacketizer;
     if (d === null) return;
     const frame = d.pushPacket(pkt);
+    // The depacketizer already gives every frame its own exact-size memory (never a pool slice).
     if (frame !== null && this.opts.onFrame) {
-      frame.jpeg = ownBuffer(frame.jpeg);
       this.opts.onFrame(frame, Date.now(), this.clock.toWallClockMs(frame.ssrc, frame.rtpTimestamp));
     }
   }
