@@ -356,8 +356,12 @@ export interface FfmpegRtp {
  */
 export function startFfmpegRtp(o: FfmpegRtpOptions): FfmpegRtp {
   const size = `${o.width ?? 320}x${o.height ?? 240}`;
+  // Rate control alone converges on testsrc2 within ~1.5 s and then keeps one quantizer (so one
+  // set of tables) for good; a VBV buffer of one frame forces it to re-pick the quantizer every
+  // few frames for as long as the stream runs (measured: ≥2 table sets in every 2 s window).
   const rate = o.bitrateKbps
-    ? ['-b:v', `${o.bitrateKbps}k`, '-qmin', '2', '-qmax', '31']
+    ? ['-b:v', `${o.bitrateKbps}k`, '-maxrate', `${o.bitrateKbps}k`, '-bufsize', `${Math.ceil(o.bitrateKbps / (o.fps ?? 25))}k`,
+      '-qmin', '2', '-qmax', '31']
     : ['-q:v', String(o.qscale ?? 5)];
   const args = ['-hide_banner', '-nostdin', '-v', 'warning', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${o.fps ?? 25}`,
     '-t', String(o.duration ?? 60), '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', ...rate, '-huffman', 'default'];
