@@ -3,11 +3,12 @@
  * RFC 2435 depacketizer (video) → complete JPEG; RTCP in (SR for the clock mapping and DLSR,
  * BYE as end of source) and our RR + SDES out on the RFC 3550 A.7 schedule.
  *
- * Hot path (onRtp): one parsed-packet object per packet, no logging, no timers, no clock read
+ * Hot path (onRtp): no object per packet (one RTP view re-filled for every packet; the
+ * sequencer retains a copy only of packets it holds), no logging, no timers, no clock read
  * (the transport passes the arrival time of its socket read); payload bytes are copied once,
  * by the depacketizer, into the frame.
  */
-import { parseRtpPacket, type RtpPacket } from '../rtp/packet';
+import { RtpPacketView, type RtpPacket } from '../rtp/packet';
 import { RtpSequencer } from '../rtp/sequencer';
 import { JpegDepacketizer, type JpegFrame } from '../jpeg/depacketizer';
 import { parseRtcpCompound } from '../rtcp/packet';
@@ -42,6 +43,8 @@ export class MediaTrack implements TrackSink {
   private readonly sequencer: RtpSequencer;
   readonly depacketizer: JpegDepacketizer | null;
   private readonly clock: ClockMapping;
+  /** re-filled for every RTP packet */
+  private readonly view = new RtpPacketView();
   private stats: ReceiverStats | null = null;
   private rtcpSend: ((packet: Buffer) => void) | null = null;
   private rrTimer: NodeJS.Timeout | null = null;
@@ -90,14 +93,17 @@ export class MediaTrack implements TrackSink {
     return this.stats ? this.stats.snapshot() : null;
   }
 
-  /** `arrivalMs`: monotonic arrival time from the transport; read from `now` when absent. */
-  onRtp(packet: Buffer, arrivalMs?: number): void {
-    const pkt = parseRtpPacket(packet);
-    if (pkt === null) { this.invalidRtp++; return; }
+  /**
+   * The RTP packet `data[start, end)` (whole Buffer by default). `arrivalMs`: monotonic
+   * arrival time from the transport; read from `now` when absent.
+   */
+  onRtp(data: Buffer, arrivalMs?: number, start = 0, end = data.length): void {
+    const pkt = this.view;
+    if (!pkt.parse(data, start, end)) { this.invalidRtp++; return; }
     if (pkt.payloadType !== this.info.payloadType) { this.otherPayloadType++; return; }
     const now = arrivalMs ?? this.opts.now();
     this.packets++;
-    this.bytes += packet.length;
+    this.bytes += end - start;
     this.arrival = now;
     this.sequencer.push(pkt, now);
   }

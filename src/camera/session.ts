@@ -220,7 +220,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       host: u.host, port: u.port, secure: u.secure, username: this.username, password: this.password,
       requestTimeoutMs: this.opts.requestTimeoutMs, tlsFingerprint256: this.opts.tlsFingerprint256,
       tlsAllowSelfSigned: this.opts.tlsAllowSelfSigned, logger: this.opts.logger ? (l, m) => this.log(l, m) : undefined,
-      onInterleaved: (ch, p) => a.interleaved?.dispatch(ch, p),
+      onInterleaved: (ch, data, start, end) => a.interleaved?.dispatch(ch, data, start, end),
       onClose: (err) => this.fail(a, err),
       onKeepAliveFailure: (err) => this.fail(a, err),
     });

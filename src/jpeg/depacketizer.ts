@@ -20,7 +20,7 @@
  * extension SOF wins over the packet's size (ONVIF: extension segments take precedence) and is
  * remembered for later frames that say 0.
  */
-import { parseRtpPacket, RtpPacketView, type RtpPacket } from '../rtp/packet';
+import { RtpPacketView, type RtpPacket } from '../rtp/packet';
 import { DRI_SEGMENT_LENGTH, JpegHeaderCache, jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
 import { qTablesForQ } from './tables';
 import { countRestartMarkers, guessRestartInterval } from './restart-repair';
@@ -164,6 +164,8 @@ export class JpegDepacketizer {
   private rstClean = 0;
   private rstSince = 0;
   private readonly headerCache = new JpegHeaderCache();
+  /** re-filled by push() for every packet */
+  private readonly view = new RtpPacketView();
   // Whole-frame loss inference (see trackLoss).
   private lSsrc = -1;
   private lSeq = -1;
@@ -197,8 +199,8 @@ export class JpegDepacketizer {
 
   /** Whole RTP packet, arrival order. Never throws. */
   push(rtpPacket: Buffer): JpegFrame | null {
-    const pkt = parseRtpPacket(rtpPacket);
-    if (!pkt) {
+    const pkt = this.view;
+    if (!pkt.parse(rtpPacket, 0, rtpPacket.length)) {
       this.stats.packets++;
       this.stats.invalidPackets++;
       return null;
@@ -208,7 +210,7 @@ export class JpegDepacketizer {
 
   /** Already-parsed packet (after the sequencer). Never throws. */
   pushPacket(pkt: RtpPacket): JpegFrame | null {
-    // A view from parseRtpPacket: read its payload in place (no subarray per packet).
+    // An RtpPacketView: read its payload in place (no subarray per packet).
     if (pkt instanceof RtpPacketView) return this.pushPayload(pkt, pkt.data, pkt.payloadStart, pkt.payloadEnd);
     const pl = pkt.payload;
     return this.pushPayload(pkt, pl, 0, pl.length);

@@ -19,9 +19,15 @@
  * - Accounting: received = delivered + duplicates + lateDropped + discarded + pendingCount.
  *
  * In-order arrival (TCP, loopback) is a fast path: no buffering, no allocation.
- * Held packets reference the caller's Buffers (the caller must not reuse them).
+ * Held packets reference the caller's Buffers (the caller must not reuse them); a packet
+ * object the caller re-fills (RtpPacketView.parse) is retained (its fields copied) when held.
  */
 import type { RtpPacket } from './packet';
+
+/** The packet as it is now, for keeping: see RtpPacket.retain. */
+function kept(pkt: RtpPacket): RtpPacket {
+  return pkt.retain === undefined ? pkt : pkt.retain();
+}
 
 export interface SequencerOptions {
   /** packets held while waiting for a missing one (default 512, minimum 1) */
@@ -158,7 +164,7 @@ export class RtpSequencer {
         this.resync(this.badPkt, pkt);
       } else {
         if (this.badPkt) this.stats.lateDropped++;
-        this.badPkt = pkt;
+        this.badPkt = kept(pkt);
         this.badSeq = (seq + 1) & 0xffff;
       }
       return;
@@ -189,10 +195,10 @@ export class RtpSequencer {
     const held = this.probation;
     const last = held[held.length - 1];
     if (last && pkt.sequenceNumber === ((last.sequenceNumber + 1) & 0xffff)) {
-      held.push(pkt);
+      held.push(kept(pkt));
     } else {
       // First packet of a source, or not in sequence: (re)start probation with this one.
-      this.probation = [pkt];
+      this.probation = [kept(pkt)];
       this.probationSince = nowMs;
       this.state = 1;
       if (held.length) this.stats.lateDropped += held.length;
@@ -258,7 +264,7 @@ export class RtpSequencer {
     if (ext === this.nextExt) { this.place(pkt, ext, nowMs); return; }
     const i = ext % this.cap;
     if (this.slotExt[i] === ext) { this.stats.duplicates++; return; }
-    this.slots[i] = pkt;
+    this.slots[i] = kept(pkt);
     this.slotExt[i] = ext;
     this.slotAt[i] = nowMs;
     if (this.pending === 0 || nowMs < this.oldestAt) this.oldestAt = nowMs;

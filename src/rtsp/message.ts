@@ -8,7 +8,7 @@
  *
  * Memory is bounded by the limits: a partial line is at most one header line, a body buffer is
  * allocated only once Content-Length has been checked, and a split interleaved frame needs at
- * most 64 KiB. Whole interleaved frames inside one chunk are handed out as subarrays (no copy);
+ * most 64 KiB. Whole interleaved frames inside one chunk are handed out in place (no copy);
  * a frame split across chunks is copied once into its own exact-size Buffer (never reused).
  */
 import { RtspProtocolError } from '../errors';
@@ -70,12 +70,14 @@ export interface RtspReaderHandlers {
   /** requests sent by the peer (a server's OPTIONS/ANNOUNCE/SET_PARAMETER, or a client's, for the demo server) */
   onRequest(req: RtspRequest): void;
   /**
-   * `payload` may be a subarray of the chunk given to push() (no copy): it stays valid as long
-   * as the caller does not overwrite that chunk. net.Socket hands out a new Buffer per read, so
-   * the RTP path may keep payloads until their frame is assembled (ARCHITECTURE "Hot path");
-   * a caller that reuses its read buffer must copy what it keeps.
+   * The frame's payload is `data[start, end)`: for a frame inside one chunk, `data` IS the
+   * chunk given to push() (no copy, not even a subarray object); it stays valid as long as the
+   * caller does not overwrite that chunk. RtspConnection never reuses read memory, so the RTP
+   * path may keep payloads until their frame is assembled (ARCHITECTURE "Hot path"); a caller
+   * that reuses its read buffer must copy what it keeps. A frame split across chunks comes in
+   * its own exact-size Buffer.
    */
-  onInterleaved(channel: number, payload: Buffer): void;
+  onInterleaved(channel: number, data: Buffer, start: number, end: number): void;
   /** after an error the reader ignores input until reset() */
   onError(err: RtspProtocolError): void;
 }
@@ -179,10 +181,10 @@ export class RtspReader {
               if (!this.frameLengthOk(len)) return;
               if (i + 4 + len <= n) {
                 const channel = chunk[i + 1]!;
-                const payload = chunk.subarray(i + 4, i + 4 + len);
-                i += 4 + len;
+                const start = i + 4;
+                i = start + len;
                 this.garbage = 0;
-                this.handlers.onInterleaved(channel, payload);
+                this.handlers.onInterleaved(channel, chunk, start, i);
                 continue;
               }
             }
@@ -283,7 +285,7 @@ export class RtspReader {
     this.frameFilled = 0;
     this.state = State.Idle;
     this.garbage = 0;
-    this.handlers.onInterleaved(channel, payload);
+    this.handlers.onInterleaved(channel, payload, 0, payload.length);
   }
 
   /** Append chunk[from, to) to the current line, enforcing the line and head limits. */

@@ -12,6 +12,7 @@ import type { Authenticator } from './auth';
 import { parseSessionHeader, parsePublic } from './transport-header';
 import { redactText } from './redact';
 import { monotonicMs } from '../transport/clock';
+import { ReadSlab } from '../transport/read-slab';
 
 // node:tls (rtsps only) and ./auth (node:crypto, only after a 401) load on first use: most
 // cameras need neither, and loading them costs start-up CPU in every process (issue 8).
@@ -38,7 +39,7 @@ export interface RtspConnectionOptions {
    * `$` frames; payload is a subarray of a per-read Buffer (stays valid, not reused). All
    * frames of one socket read share one arrival time: `readAt` (monotonic ms).
    */
-  onInterleaved?: ((channel: number, payload: Buffer) => void) | undefined;
+  onInterleaved?: ((channel: number, data: Buffer, start: number, end: number) => void) | undefined;
   /** the connection ended without close() being called */
   onClose?: ((err: CameraError) => void) | undefined;
   /** a keep-alive found the session gone (454) or the credentials rejected */
@@ -52,6 +53,12 @@ export interface RequestOptions {
   keepAlive?: boolean | undefined;
   /** leave out the Session header (e.g. OPTIONS before SETUP) */
   noSession?: boolean | undefined;
+}
+
+/** Where onread chunks go: the connection once constructed, `early` until then. */
+interface SlabReads {
+  deliver: ((chunk: Buffer) => void) | null;
+  early: Buffer[];
 }
 
 interface Pending {
@@ -122,7 +129,7 @@ export class RtspConnection {
   /** monotonic ms of the latest socket read: the arrival time of every `$` frame in it */
   readAt = 0.5;
 
-  private constructor(opts: RtspConnectionOptions, socket: net.Socket) {
+  private constructor(opts: RtspConnectionOptions, socket: net.Socket, reads: SlabReads | null) {
     this.opts = opts;
     this.socket = socket;
     this.timeoutMs = opts.requestTimeoutMs ?? 10000;
@@ -135,14 +142,22 @@ export class RtspConnection {
       onInterleaved: opts.onInterleaved ?? ((): void => undefined),
       onError: (err) => this.fail(new CameraError('protocol error', this.redact(err.message))),
     });
-    socket.on('data', (chunk: Buffer) => {
-      this.bytesIn += chunk.length;
-      this.readAt = monotonicMs();
-      this.reader.push(chunk);
-    });
+    if (reads !== null) {
+      // Plain TCP: reads land in a ReadSlab (onread), see there.
+      reads.deliver = (chunk) => this.onData(chunk);
+      for (const chunk of reads.early.splice(0)) this.onData(chunk);
+    } else {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new CameraError(connectErrorReason(err), this.redact(`connection error: ${err.code ?? err.message}`))));
     socket.on('close', () => this.fail(new CameraError('connection lost', 'the camera closed the connection')));
     this.remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  }
+
+  private onData(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    this.readAt = monotonicMs();
+    this.reader.push(chunk);
   }
 
   /** Opens the TCP (or TLS, for rtsps) connection; rejects with a CameraError. */
@@ -150,6 +165,7 @@ export class RtspConnection {
     const timeoutMs = opts.requestTimeoutMs ?? 10000;
     return new Promise((resolve, reject) => {
       let socket: net.Socket;
+      let reads: SlabReads | null = null;
       let settled = false;
       const done = (err: CameraError | null): void => {
         if (settled) return;
@@ -163,7 +179,7 @@ export class RtspConnection {
           return;
         }
         socket.setNoDelay(true);
-        resolve(new RtspConnection(opts, socket));
+        resolve(new RtspConnection(opts, socket, reads));
       };
       const timer = setTimeout(() => done(new CameraError('timeout', `no connection to ${opts.host}:${opts.port} within ${timeoutMs} ms`)), timeoutMs);
       if (opts.secure) {
@@ -188,7 +204,22 @@ export class RtspConnection {
           done(null);
         });
       } else {
-        socket = net.connect({ host: opts.host, port: opts.port });
+        const slab = new ReadSlab();
+        const r: SlabReads = { deliver: null, early: [] };
+        reads = r;
+        socket = net.connect({
+          host: opts.host,
+          port: opts.port,
+          onread: {
+            buffer: () => slab.next(),
+            callback: (n: number, region: Uint8Array): boolean => {
+              const chunk = slab.filled(region as Buffer, n);
+              if (r.deliver !== null) r.deliver(chunk);
+              else r.early.push(chunk);
+              return true;
+            },
+          },
+        });
         socket.once('connect', () => done(null));
       }
       socket.once('error', (err: NodeJS.ErrnoException) => {

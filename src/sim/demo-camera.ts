@@ -314,7 +314,7 @@ class DemoCameraServer implements DemoCamera {
       reader: new RtspReader({
         onRequest: (req) => this.safeHandle(conn, req),
         onResponse: () => { /* a client has nothing to answer: ignore */ },
-        onInterleaved: (ch, payload) => this.onTcpInterleaved(conn, ch, payload),
+        onInterleaved: (ch, data, start, end) => this.onTcpInterleaved(conn, ch, data.subarray(start, end)),
         onError: () => {
           // Malformed input: answer 400 and resynchronise; give up on persistent garbage.
           this.stats.badRequests++;

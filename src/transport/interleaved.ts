@@ -7,11 +7,12 @@
 import type { RtspConnection } from '../rtsp/session';
 
 /**
- * Where one track's packets go. Payloads are subarrays of per-read Buffers: never reused, so
- * they may be kept. `arrivalMs` (monotonic) is read once per socket read, not per packet.
+ * Where one track's packets go. An RTP packet is `data[start, end)` (the whole Buffer when
+ * the bounds are left out) of read memory that is never reused, so it may be kept.
+ * `arrivalMs` (monotonic) is read once per socket read, not per packet.
  */
 export interface TrackSink {
-  onRtp(packet: Buffer, arrivalMs: number): void;
+  onRtp(data: Buffer, arrivalMs: number, start?: number, end?: number): void;
   onRtcp(packet: Buffer): void;
 }
 
@@ -35,14 +36,14 @@ export class InterleavedTransport {
   }
 
   /** RtspConnection's onInterleaved goes here (hot path: no allocation). */
-  dispatch(channel: number, payload: Buffer): void {
+  dispatch(channel: number, data: Buffer, start: number, end: number): void {
     const sink = this.sinks[channel];
     if (sink === undefined || !this.enabled) {
       this.ignoredFrames++;
       return;
     }
-    if (this.rtcpChannel[channel] === 1) sink.onRtcp(payload);
-    else sink.onRtp(payload, this.conn.readAt);
+    if (this.rtcpChannel[channel] === 1) sink.onRtcp(data.subarray(start, end));
+    else sink.onRtp(data, this.conn.readAt, start, end);
   }
 
   /** A function sending RTCP on the given channel of this connection. */

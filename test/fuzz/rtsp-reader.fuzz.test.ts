@@ -31,7 +31,7 @@ describe('fuzz: RTSP reader', () => {
       const r = new RtspReader({
         onResponse: (res) => got.push(`res ${res.statusCode} ${res.cseq} ${res.body.toString('hex')}`),
         onRequest: () => got.push('req'),
-        onInterleaved: (ch, p) => got.push(`frame ${ch} ${p.toString('hex')}`),
+        onInterleaved: (ch, d, s, e) => got.push(`frame ${ch} ${d.toString('hex', s, e)}`),
         onError: (e) => got.push(`error ${e.message}`),
       });
       for (let o = 0, k = 0; o < wire.length; k++) { const n = sizes[k % sizes.length]!; r.push(wire.subarray(o, o + n)); o += n; }

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseRtpPacket } from '../../src/rtp/packet';
+import { parseRtpPacket, RtpPacketView } from '../../src/rtp/packet';
 
 function header(b0: number, b1: number, seq: number, ts: number, ssrc: number): Buffer {
   const h = Buffer.alloc(12);
@@ -80,5 +80,43 @@ describe('parseRtpPacket (RFC 3550 §5.1)', () => {
         assert.ok(p.timestamp >= 0 && p.ssrc >= 0);
       }
     }), { numRuns: 3000 });
+  });
+
+  test('property: parse(buf, start, end) into one re-filled view equals parseRtpPacket of the same bytes alone', () => {
+    const view = new RtpPacketView();
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }), (arr, pre, post) => {
+      const b = Buffer.from(arr);
+      if (b.length) b[0] = (b[0]! & 0x3f) | 0x80;
+      const joined = Buffer.concat([Buffer.from(pre), b, Buffer.from(post)]);
+      const alone = parseRtpPacket(b);
+      const ok = view.parse(joined, pre.length, pre.length + b.length);
+      assert.equal(ok, alone !== null);
+      if (!alone) return;
+      for (const k of ['marker', 'payloadType', 'sequenceNumber', 'timestamp', 'ssrc', 'extensionProfile'] as const) assert.equal(view[k], alone[k], k);
+      assert.deepEqual(view.payload, alone.payload);
+      assert.deepEqual(view.extension, alone.extension);
+      assert.equal(view.data, joined, 'no copy: the view reads the buffer it was given');
+    }), { numRuns: 2000 });
+  });
+
+  test('retain(): a re-filled view is copied (fields frozen), a one-off view is kept as is', () => {
+    const a = Buffer.concat([header(0x90, 26, 7, 100, 1), Buffer.from([0xab, 0xac, 0, 1, 9, 9, 9, 9]), Buffer.from([5])]);
+    const b = Buffer.concat([header(0x80, 0x80 | 26, 8, 200, 1), Buffer.from([6, 7])]);
+    const view = new RtpPacketView();
+    assert.ok(view.parse(a, 0, a.length));
+    const kept = view.retain();
+    assert.notEqual(kept, view);
+    assert.ok(view.parse(b, 0, b.length));
+    assert.equal(kept.sequenceNumber, 7);
+    assert.equal(kept.timestamp, 100);
+    assert.equal(kept.marker, false);
+    assert.equal(kept.extensionProfile, 0xabac);
+    assert.deepEqual(kept.extension, Buffer.from([9, 9, 9, 9]));
+    assert.deepEqual(kept.payload, Buffer.from([5]));
+    assert.equal(view.sequenceNumber, 8);
+    assert.equal(view.extension, null);
+    assert.deepEqual(view.payload, Buffer.from([6, 7]));
+    const once = parseRtpPacket(b)!;
+    assert.equal(once.retain(), once);
   });
 });

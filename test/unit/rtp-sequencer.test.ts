@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RtpSequencer, type SequencerOptions } from '../../src/rtp/sequencer';
-import type { RtpPacket } from '../../src/rtp/packet';
+import { RtpPacketView, type RtpPacket } from '../../src/rtp/packet';
 
 function pkt(seq: number, ssrc = 0x1234): RtpPacket {
   return {
@@ -232,5 +232,30 @@ describe('RtpSequencer', () => {
       h.push([start, start + 1, ...rest.map((i) => start + i)].map((x) => x & 0xffff));
       assert.deepEqual(h.seqs(), order.map((i) => (start + i) & 0xffff));
     }), { numRuns: 200 });
+  });
+
+  test('property: one re-filled RtpPacketView per packet (as MediaTrack feeds it) delivers what fresh objects do', () => {
+    const raw = (seq: number): Buffer => {
+      const b = Buffer.alloc(13);
+      b[0] = 0x80; b[1] = 26; b.writeUInt16BE(seq & 0xffff, 2); b.writeUInt32BE(seq * 10, 4); b.writeUInt32BE(0x1234, 8); b[12] = seq & 0xff;
+      return b;
+    };
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 120 }), (order) => {
+      const fresh: string[] = [];
+      const reused: string[] = [];
+      const fmt = (p: RtpPacket, ext: number): string => `${ext}:${p.sequenceNumber}:${p.timestamp}:${p.payload[0]}`;
+      const a = new RtpSequencer((p, ext) => fresh.push(fmt(p, ext)), { maxReorderPackets: 16 });
+      const b = new RtpSequencer((p, ext) => reused.push(fmt(p, ext)), { maxReorderPackets: 16 });
+      const view = new RtpPacketView();
+      order.forEach((seq, i) => {
+        const bytes = raw(1000 + seq);
+        a.push(RtpPacketView.of(bytes)!, i);
+        assert.ok(view.parse(bytes, 0, bytes.length));
+        b.push(view, i);
+      });
+      a.flush(1e9);
+      b.flush(1e9);
+      assert.deepEqual(reused, fresh);
+    }), { numRuns: 500 });
   });
 });

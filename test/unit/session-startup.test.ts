@@ -84,13 +84,15 @@ describe('arrival time: one clock read per socket read', () => {
   test('interleaved dispatch hands every frame of a read the connection\'s readAt', () => {
     const conn = { readAt: 7.5, sendInterleaved: () => undefined } as unknown as RtspConnection;
     const it = new InterleavedTransport(conn);
-    const got: [string, number | undefined][] = [];
-    it.bind(0, 1, { onRtp: (_p, at) => got.push(['rtp', at]), onRtcp: () => got.push(['rtcp', undefined]) });
+    const got: [string, ...(number | undefined)[]][] = [];
+    it.bind(0, 1, { onRtp: (_p, at, start, end) => got.push(['rtp', at, start, end]), onRtcp: (p) => got.push(['rtcp', p.length]) });
     it.enabled = true;
-    it.dispatch(0, Buffer.alloc(12));
+    const read = Buffer.alloc(64);
+    it.dispatch(0, read, 4, 16);
     (conn as { readAt: number }).readAt = 9.25;
-    it.dispatch(0, Buffer.alloc(12));
-    it.dispatch(1, Buffer.alloc(8));
-    assert.deepEqual(got, [['rtp', 7.5], ['rtp', 9.25], ['rtcp', undefined]]);
+    it.dispatch(0, read, 20, 32);
+    it.dispatch(1, read, 36, 44);
+    // RTP goes on as bounds in the read (no subarray per packet); RTCP as its own Buffer
+    assert.deepEqual(got, [['rtp', 7.5, 4, 16], ['rtp', 9.25, 20, 32], ['rtcp', 8]]);
   });
 });

@@ -44,9 +44,9 @@ class RawClient {
         this.waiters.shift()?.(r);
       },
       onRequest: () => {},
-      onInterleaved: (ch, payload) => {
+      onInterleaved: (ch, data, start, end) => {
         const list = this.channels.get(ch) ?? [];
-        list.push(Buffer.from(payload));
+        list.push(Buffer.from(data.subarray(start, end)));
         this.channels.set(ch, list);
       },
       onError: (e) => { throw e; },

@@ -53,8 +53,10 @@ class Checked {
         assert.ok(req.method.length > 0 && req.uri.length > 0);
         checkHead(req.headers, req.body);
       },
-      onInterleaved: (channel, payload) => {
+      onInterleaved: (channel, data, start, end) => {
+        const payload = data.subarray(start, end);
         this.frames++;
+        assert.ok(start >= 0 && start <= end && end <= data.length, `bounds ${start}..${end} outside ${data.length}`);
         assert.ok(Number.isInteger(channel) && channel >= 0 && channel <= 255, `channel ${channel}`);
         assert.ok(payload.length <= 0xffff && payload.length + 4 <= limits.interleaved, `interleaved payload ${payload.length} > limit ${limits.interleaved}`);
       },
