@@ -1,6 +1,6 @@
 /**
  * `npm run bench` entry (node --import tsx bench/run.ts [--quick|--full] [--only B1,B2,...]
- * [--runs N] [--report-only]). Runs the benchmarks of issue 8 side by side in one run and writes
+ * [--runs N] [--b5-minutes M] [--report-only]). Runs the benchmarks of issue 8 side by side in one run and writes
  * bench/results/latest.json, latest.md and cpu-vs-streams.svg. --quick (default) keeps B3 to
  * N ≤ 64 and the B5 long run to 1 min; --full runs N up to 256 and the 10-minute B5 run.
  * Also writes bench/README-figures.md (the block the README quotes).
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   if (only.includes('B5') && haveLibrary) {
     results.b5 = {
       rssPerStreamMiB: { tcp: results.b3 ? rssPerStream(results.b3.rows, 'tcp') : NaN, udp: results.b3 ? rssPerStream(results.b3.rows, 'udp') : NaN },
-      longRun: await runB5Long({ streams: 8, durationS: full ? 600 : 60, log }),
+      longRun: await runB5Long({ streams: 8, durationS: Math.round(60 * Number(arg('--b5-minutes') ?? (full ? 10 : 1))), log }),
     };
   }
   writeFileSync(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
