@@ -32,16 +32,33 @@ function dqt(jpeg: Buffer): string {
   return parts.join('|');
 }
 
-/** FFmpeg's RTSP client copying what its depacketizer rebuilds, for `seconds`. */
-function ffmpegClient(url: string, transport: 'tcp' | 'udp', seconds: number): Promise<Buffer[]> {
-  return new Promise((resolve) => {
-    const c = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-rtsp_transport', transport, '-i', url, '-t', String(seconds),
-      '-c', 'copy', '-f', 'image2pipe', '-'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const chunks: Buffer[] = [];
-    c.stdout.on('data', (d: Buffer) => chunks.push(d));
-    const kill = setTimeout(() => c.kill('SIGKILL'), (seconds + 10) * 1000);
-    c.on('close', () => { clearTimeout(kill); resolve(splitMjpeg(Buffer.concat(chunks))); });
+interface FfmpegClient {
+  /** resolves once FFmpeg has written its first JPEG (its probing is over), false after `firstWithinMs` */
+  started: Promise<boolean>;
+  done: Promise<{ frames: Buffer[]; log: string }>;
+}
+
+/** FFmpeg's RTSP client copying what its depacketizer rebuilds, for `seconds`; its warnings for the failure message. */
+function ffmpegClient(url: string, transport: 'tcp' | 'udp', seconds: number, firstWithinMs: number): FfmpegClient {
+  const c = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'warning', '-rtsp_transport', transport, '-i', url, '-t', String(seconds),
+    '-c', 'copy', '-f', 'image2pipe', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  let log = '';
+  let markStarted: (ok: boolean) => void = () => undefined;
+  const started = new Promise<boolean>((resolve) => { markStarted = resolve; });
+  const startTimer = setTimeout(() => markStarted(false), firstWithinMs);
+  c.stdout.on('data', (d: Buffer) => { chunks.push(d); clearTimeout(startTimer); markStarted(true); });
+  c.stderr.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2000); });
+  const kill = setTimeout(() => c.kill('SIGKILL'), (seconds + 15) * 1000);
+  const done = new Promise<{ frames: Buffer[]; log: string }>((resolve) => {
+    c.on('close', (code, signal) => {
+      clearTimeout(kill);
+      clearTimeout(startTimer);
+      markStarted(false);
+      resolve({ frames: splitMjpeg(Buffer.concat(chunks)), log: `exit ${code ?? signal}: ${log.trim()}` });
+    });
   });
+  return { started, done };
 }
 
 function assertPixelsFromEncoder(frames: ReceivedFrame[], teeFile: string): void {
@@ -62,9 +79,16 @@ describe('FFmpeg payloader', () => {
       const tee = join(dir, 'encoder.mjpeg');
       const relay = await startFfmpegRelay({ teeMjpeg: tee, duplicatedMatrix: c.duplicatedMatrix, bitrateKbps: c.bitrateKbps, duration: 30 });
       try {
-        const theirs = ffmpegClient(relay.url, c.transport, 4);
+        // FFmpeg first, ours once FFmpeg's probing is over (seconds on a loaded machine), so
+        // that both windows overlap; one retry when FFmpeg's RTSP client gets nothing at all.
+        let theirs = ffmpegClient(relay.url, c.transport, 6, 10000);
+        if (!(await theirs.started)) {
+          t.diagnostic(`FFmpeg client produced nothing in 10 s, retrying once (${(await theirs.done).log})`);
+          theirs = ffmpegClient(relay.url, c.transport, 6, 10000);
+          await theirs.started;
+        }
         const run = await runClient(relay.url, { transport: c.transport, udpPortRange: [46700, 46719] }, { streamMs: 3500 });
-        const ffFrames = await theirs;
+        const { frames: ffFrames, log: ffLog } = await theirs.done;
         await relay.ffmpeg.stop();
         assert.ok(run.frames.length > 0, `no frame: ${JSON.stringify(run.states)}`);
         assert.ok(run.frames.length >= 0.95 * framesSentInWindow(run.frames, 25));
@@ -80,7 +104,7 @@ describe('FFmpeg payloader', () => {
         const theirHashes = new Set(ffFrames.map(pixelHash).filter((h): h is string => h !== null));
         const ours = run.frames.map((f) => pixelHash(f.jpeg));
         const common = ours.filter((h) => h !== null && theirHashes.has(h)).length;
-        assert.ok(ffFrames.length > 0, 'FFmpeg client got nothing');
+        assert.ok(ffFrames.length > 0, `FFmpeg client got nothing (${ffLog})`);
         // windows differ by FFmpeg's probing time; most of our frames must be in its output
         assert.ok(common >= 0.5 * ours.length, `only ${common}/${ours.length} of our pictures are among FFmpeg's ${ffFrames.length}`);
         t.diagnostic(`ours ${run.frames.length} frames, FFmpeg client ${ffFrames.length}, identical pictures ${common}`);
