@@ -36,8 +36,9 @@ export interface RtspConnectionOptions {
   tlsAllowSelfSigned?: boolean | undefined;
   logger?: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | undefined;
   /**
-   * `$` frames; payload is a subarray of a per-read Buffer (stays valid, not reused). All
-   * frames of one socket read share one arrival time: `readAt` (monotonic ms).
+   * `$` frames: the payload is `data[start, end)` of read memory that is never reused (a
+   * ReadSlab region, or Node's per-read Buffer over TLS), so it may be kept. All frames of
+   * one socket read share one arrival time: `readAt` (monotonic ms).
    */
   onInterleaved?: ((channel: number, data: Buffer, start: number, end: number) => void) | undefined;
   /** the connection ended without close() being called */
