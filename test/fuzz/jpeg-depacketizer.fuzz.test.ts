@@ -8,16 +8,13 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { JpegDepacketizer } from '../../src/jpeg/depacketizer';
-import { CI_CASES, CI_SEED, formatResult, runFuzz } from './harness';
+import { CI_SEED } from './harness';
+import { bulkTest } from './bulk';
 import { checkFrame, jpegDepacketizerTarget } from './targets/jpeg-depacketizer';
 import { frameSequences } from './corpus';
 
 describe('fuzz: RFC 2435 depacketizer', () => {
-  test(`bulk: ${CI_CASES} pushes of perturbed real frame sequences`, () => {
-    const r = runFuzz(jpegDepacketizerTarget(), CI_CASES, CI_SEED);
-    console.log(formatResult(r));
-    assert.equal(r.cases, CI_CASES);
-  });
+  bulkTest(jpegDepacketizerTarget, 'pushes of perturbed real frame sequences');
 
   test('fast-check: arbitrary RFC 2435 headers over a real scan, any fragmentation', () => {
     const seq = frameSequences().find((f) => f.vector === 'gst-udp-320x240')!;

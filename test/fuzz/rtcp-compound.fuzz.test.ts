@@ -4,17 +4,13 @@
  * count, type and length fields over arbitrary bodies.
  */
 import { test, describe } from 'node:test';
-import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CI_CASES, CI_SEED, formatResult, runFuzz } from './harness';
+import { CI_SEED } from './harness';
+import { bulkTest } from './bulk';
 import { checkRtcpParse, rtcpCompoundTarget } from './targets/rtcp-compound';
 
 describe('fuzz: RTCP compound', () => {
-  test(`bulk: ${CI_CASES} mutated real compounds`, () => {
-    const r = runFuzz(rtcpCompoundTarget(), CI_CASES, CI_SEED);
-    console.log(formatResult(r));
-    assert.equal(r.cases, CI_CASES);
-  });
+  bulkTest(rtcpCompoundTarget, 'mutated real compounds');
 
   test('fast-check: packets with arbitrary header fields over arbitrary bodies', () => {
     const pkt = fc.record({

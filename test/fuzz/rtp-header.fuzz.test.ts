@@ -7,15 +7,12 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseRtpPacket } from '../../src/rtp/packet';
-import { CI_CASES, CI_SEED, formatResult, runFuzz } from './harness';
+import { CI_SEED } from './harness';
+import { bulkTest } from './bulk';
 import { checkRtpParse, rtpHeaderTarget } from './targets/rtp-header';
 
 describe('fuzz: RTP header', () => {
-  test(`bulk: ${CI_CASES} mutated real packets, no exception, views inside the input`, () => {
-    const r = runFuzz(rtpHeaderTarget(), CI_CASES, CI_SEED);
-    console.log(formatResult(r));
-    assert.equal(r.cases, CI_CASES);
-  });
+  bulkTest(rtpHeaderTarget, 'mutated real packets, no exception, views inside the input');
 
   test('fast-check: built packets parse back to their fields; arbitrary bytes never throw', () => {
     const packet = fc.record({

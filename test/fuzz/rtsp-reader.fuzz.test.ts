@@ -8,15 +8,12 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RtspReader, serializeResponse, interleavedFrame } from '../../src/rtsp/message';
-import { CI_CASES, CI_SEED, formatResult, runFuzz } from './harness';
+import { CI_SEED } from './harness';
+import { bulkTest } from './bulk';
 import { rtspReaderTarget } from './targets/rtsp-reader';
 
 describe('fuzz: RTSP reader', () => {
-  test(`bulk: ${CI_CASES} pushes of mutated real TCP streams, buffers within limits`, () => {
-    const r = runFuzz(rtspReaderTarget(), CI_CASES, CI_SEED);
-    console.log(formatResult(r));
-    assert.equal(r.cases, CI_CASES);
-  });
+  bulkTest(rtspReaderTarget, 'pushes of mutated real TCP streams, buffers within limits');
 
   test('fast-check: well-formed responses and $ frames survive any chunking unchanged', () => {
     const item = fc.oneof(

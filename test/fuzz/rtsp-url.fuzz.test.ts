@@ -7,15 +7,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseRtspUrl } from '../../src/rtsp/url';
 import { hasControl } from './mutator';
-import { CI_CASES, CI_SEED, formatResult, runFuzz } from './harness';
+import { CI_SEED } from './harness';
+import { bulkTest } from './bulk';
 import { checkResolve, checkUrl, rtspUrlTarget } from './targets/rtsp-url';
 
 describe('fuzz: RTSP URL parser', () => {
-  test(`bulk: ${CI_CASES} mutated URLs and controls`, () => {
-    const r = runFuzz(rtspUrlTarget(), CI_CASES, CI_SEED);
-    console.log(formatResult(r));
-    assert.equal(r.cases, CI_CASES);
-  });
+  bulkTest(rtspUrlTarget, 'mutated URLs and controls');
 
   test('fast-check: assembled URLs keep user, password and host apart', () => {
     const user = fc.string({ maxLength: 10 }).filter((s) => !/[:/]/.test(s) && !hasControl(s));

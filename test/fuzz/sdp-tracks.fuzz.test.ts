@@ -4,17 +4,13 @@
  * connection lines.
  */
 import { test, describe } from 'node:test';
-import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CI_CASES, CI_SEED, formatResult, runFuzz } from './harness';
+import { CI_SEED } from './harness';
+import { bulkTest } from './bulk';
 import { checkSdp, sdpTracksTarget } from './targets/sdp-tracks';
 
 describe('fuzz: SDP to tracks', () => {
-  test(`bulk: ${CI_CASES} mutated real SDPs`, () => {
-    const r = runFuzz(sdpTracksTarget(), CI_CASES, CI_SEED);
-    console.log(formatResult(r));
-    assert.equal(r.cases, CI_CASES);
-  });
+  bulkTest(sdpTracksTarget, 'mutated real SDPs');
 
   test('fast-check: SDPs assembled from arbitrary media and attribute lines', () => {
     const word = fc.string({ maxLength: 12 });
