@@ -106,6 +106,19 @@ async function expectFailureAndRetry(srv: HostileServer, r: Recorder, reason: st
   return { detectMs: Math.round(e.at - t0), retryInMs: rec.retryInMs, retryAfterMs: Math.round(retryAfterMs) };
 }
 
+/**
+ * The hostile-response pattern: a camera on `srv` fails with `reason`/`msg`, retries per the
+ * reconnect policy, and meanwhile neither the heap nor Buffer memory grew by `boundMB`.
+ */
+async function failsWithinMemory(srv: HostileServer, reason: string, msg: RegExp, boundMB: number): Promise<Mem & Awaited<ReturnType<typeof expectFailureAndRetry>>> {
+  const mem = memoryWatch();
+  const { r } = camera(srv.url());
+  const res = await expectFailureAndRetry(srv, r, reason, msg);
+  const m = mem.stop();
+  assert.ok(m.heapMB < boundMB && m.bufMB < boundMB, JSON.stringify(m));
+  return { ...res, ...m };
+}
+
 const FLOOD = 100 * MB;
 
 describe('hostile RTSP responses', () => {
@@ -119,12 +132,8 @@ describe('hostile RTSP responses', () => {
         return true;
       },
     });
-    const mem = memoryWatch();
-    const { r } = camera(srv.url());
-    const res = await expectFailureAndRetry(srv, r, 'protocol error', /header|line/i);
-    const m = mem.stop();
-    assert.ok(m.heapMB < 20 && m.bufMB < 20, JSON.stringify(m));
-    report('endless header line', { ...res, ...m, serverBytesWritten: srv.bytesSent, offered });
+    const res = await failsWithinMemory(srv, 'protocol error', /header|line/i, 20);
+    report('endless header line', { ...res, serverBytesWritten: srv.bytesSent, offered });
   });
 
   test('millions of headers: protocol error at the header-count/head limit, heap growth < 20 MB', async () => {
@@ -136,12 +145,8 @@ describe('hostile RTSP responses', () => {
         return true;
       },
     });
-    const mem = memoryWatch();
-    const { r } = camera(srv.url());
-    const res = await expectFailureAndRetry(srv, r, 'protocol error', /header|head/i);
-    const m = mem.stop();
-    assert.ok(m.heapMB < 20 && m.bufMB < 20, JSON.stringify(m));
-    report('millions of headers', { ...res, ...m, serverBytesWritten: srv.bytesSent });
+    const res = await failsWithinMemory(srv, 'protocol error', /header|head/i, 20);
+    report('millions of headers', { ...res, serverBytesWritten: srv.bytesSent });
   });
 
   test('Content-Length 2^53: refused before any allocation, heap growth < 5 MB', async () => {
@@ -152,12 +157,8 @@ describe('hostile RTSP responses', () => {
         return true;
       },
     });
-    const mem = memoryWatch();
-    const { r } = camera(srv.url());
-    const res = await expectFailureAndRetry(srv, r, 'protocol error', /content-length|body/i);
-    const m = mem.stop();
-    assert.ok(m.heapMB < 5 && m.bufMB < 5, JSON.stringify(m));
-    report('content-length 2^53', { ...res, ...m });
+    const res = await failsWithinMemory(srv, 'protocol error', /content-length|body/i, 5);
+    report('content-length 2^53', { ...res });
   });
 
   test('a body that never ends (Content-Length 128 KiB, 1 KiB per 100 ms): request timeout, heap growth < 5 MB', async () => {
@@ -170,13 +171,9 @@ describe('hostile RTSP responses', () => {
         return true;
       },
     });
-    const mem = memoryWatch();
-    const { r } = camera(srv.url());
-    const res = await expectFailureAndRetry(srv, r, 'timeout', /DESCRIBE.*no response/i);
-    const m = mem.stop();
-    assert.ok(m.heapMB < 5 && m.bufMB < 5, JSON.stringify(m));
+    const res = await failsWithinMemory(srv, 'timeout', /DESCRIBE.*no response/i, 5);
     assert.ok(res.detectMs <= OPTS.requestTimeoutMs! + 1000, `timeout after ${res.detectMs} ms`);
-    report('body never ending', { ...res, ...m });
+    report('body never ending', { ...res });
   });
 
   test('endless garbage after a response (100 MB offered): resync gives up at 64 KiB, heap growth < 20 MB', async () => {
@@ -188,12 +185,8 @@ describe('hostile RTSP responses', () => {
         return true;
       },
     });
-    const mem = memoryWatch();
-    const { r } = camera(srv.url());
-    const res = await expectFailureAndRetry(srv, r, 'protocol error', /sync|neither/i);
-    const m = mem.stop();
-    assert.ok(m.heapMB < 20 && m.bufMB < 20, JSON.stringify(m));
-    report('endless garbage', { ...res, ...m, serverBytesWritten: srv.bytesSent });
+    const res = await failsWithinMemory(srv, 'protocol error', /sync|neither/i, 20);
+    report('endless garbage', { ...res, serverBytesWritten: srv.bytesSent });
   });
 
   test('redirect loop: stopped after 3 hops with "redirect refused", retried later', async () => {
@@ -249,7 +242,7 @@ describe('hostile media', () => {
     assert.ok(m.heapMB < 20 && m.bufMB < 20 && m.retainedMB < 2, JSON.stringify(m));
     assert.deepEqual(r.badFrames, []);
     assert.ok(r.frames.length >= 2, `${r.frames.length} frames before the stall`);
-    report('65535 then stall', { ...res, ...m, framesBefore: r.frames.length });
+    report('65535 then stall', { ...res, framesBefore: r.frames.length });
   });
 
   test('JPEG fragments past the frame cap (8 MB frame, cap 1 MiB): dropped and counted, stream goes on, retained < cap + 4 MB', async () => {
