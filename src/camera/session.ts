@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { CameraError, type CameraErrorReason } from '../errors';
-import { RtspConnection } from '../rtsp/session';
+import { RtspConnection } from '../transport/rtsp-connection';
 import { header, type RtspResponse } from '../rtsp/message';
 import { parseRtspUrl, chooseBaseUrl, keepConnectionHost, type RtspUrl } from '../rtsp/url';
 import { redactText } from '../rtsp/redact';

@@ -4,7 +4,7 @@
  * asked, notes scenario 26); RTCP travels on the odd channel of each pair in both directions.
  * Data on a channel nobody set up, or before PLAY was sent, is counted and dropped (pitfall 27).
  */
-import type { RtspConnection } from '../rtsp/session';
+import type { RtspConnection } from './rtsp-connection';
 
 /**
  * Where one track's packets go. An RTP packet is `data[start, end)` (the whole Buffer when

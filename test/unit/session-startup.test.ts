@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MediaTrack } from '../../src/camera/media-track';
 import { InterleavedTransport } from '../../src/transport/interleaved';
-import type { RtspConnection } from '../../src/rtsp/session';
+import type { RtspConnection } from '../../src/transport/rtsp-connection';
 
 const ROOT = join(__dirname, '..', '..');
 

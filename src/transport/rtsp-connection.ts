@@ -7,18 +7,18 @@
 import * as net from 'node:net';
 import type * as tlsModule from 'node:tls';
 import { CameraError, type CameraErrorReason } from '../errors';
-import { RtspReader, serializeRequest, serializeResponse, interleavedFrame, header, type RtspResponse, type RtspRequest, type Headers } from './message';
-import type { Authenticator } from './auth';
-import { parseSessionHeader, parsePublic } from './transport-header';
-import { redactText } from './redact';
-import { monotonicMs } from '../transport/clock';
-import { ReadSlab } from '../transport/read-slab';
+import { RtspReader, serializeRequest, serializeResponse, interleavedFrame, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
+import type { Authenticator } from '../rtsp/auth';
+import { parseSessionHeader, parsePublic } from '../rtsp/transport-header';
+import { redactText } from '../rtsp/redact';
+import { monotonicMs } from './clock';
+import { ReadSlab } from './read-slab';
 
 // node:tls (rtsps only) and ./auth (node:crypto, only after a 401) load on first use: most
 // cameras need neither, and loading them costs start-up CPU in every process (issue 8).
 /* eslint-disable @typescript-eslint/no-require-imports */
 const loadTls = (): typeof tlsModule => require('node:tls') as typeof tlsModule;
-const loadAuth = (): typeof import('./auth') => require('./auth') as typeof import('./auth');
+const loadAuth = (): typeof import('../rtsp/auth') => require('../rtsp/auth') as typeof import('../rtsp/auth');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const USER_AGENT = 'node-red-contrib-rtsp-mjpeg';
