@@ -220,7 +220,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       host: u.host, port: u.port, secure: u.secure, username: this.username, password: this.password,
       requestTimeoutMs: this.opts.requestTimeoutMs, tlsFingerprint256: this.opts.tlsFingerprint256,
       tlsAllowSelfSigned: this.opts.tlsAllowSelfSigned, logger: this.opts.logger ? (l, m) => this.log(l, m) : undefined,
-      onInterleaved: (ch, data, start, end) => a.interleaved?.dispatch(ch, data, start, end),
+      onInterleaved: (ch, data, start, end, arrivalMs) => a.interleaved?.dispatch(ch, data, start, end, arrivalMs),
       onClose: (err) => this.fail(a, err),
       onKeepAliveFailure: (err) => this.fail(a, err),
     });
@@ -274,7 +274,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
 
     const transport: ActiveTransport = this.mode === 'tcp' ? 'tcp' : this.mode === 'multicast' ? 'multicast' : 'udp';
     a.transport = transport;
-    if (transport === 'tcp') a.interleaved = new InterleavedTransport(conn);
+    if (transport === 'tcp') a.interleaved = new InterleavedTransport((ch, p) => conn.sendInterleaved(ch, p));
     await this.setupTrack(a, conn, video, true);
     if (audio && this.opts.setupAudio) await this.setupTrack(a, conn, audio, false);
 

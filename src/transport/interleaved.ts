@@ -4,7 +4,6 @@
  * asked, notes scenario 26); RTCP travels on the odd channel of each pair in both directions.
  * Data on a channel nobody set up, or before PLAY was sent, is counted and dropped (pitfall 27).
  */
-import type { RtspConnection } from './rtsp-connection';
 
 /**
  * Where one track's packets go. An RTP packet is `data[start, end)` (the whole Buffer when
@@ -24,7 +23,8 @@ export class InterleavedTransport {
   /** frames on channels never set up, or before PLAY */
   ignoredFrames = 0;
 
-  constructor(private readonly conn: RtspConnection) {}
+  /** `send` writes one `$` frame on the RTSP connection (RtspConnection.sendInterleaved). */
+  constructor(private readonly send: (channel: number, payload: Buffer) => void) {}
 
   bind(rtpChannel: number, rtcpChannel: number, sink: TrackSink): void {
     this.sinks[rtpChannel & 0xff] = sink;
@@ -35,19 +35,22 @@ export class InterleavedTransport {
     }
   }
 
-  /** RtspConnection's onInterleaved goes here (hot path: no allocation). */
-  dispatch(channel: number, data: Buffer, start: number, end: number): void {
+  /**
+   * RtspConnection's onInterleaved goes here (hot path: no allocation). `arrivalMs` is the
+   * monotonic time of the socket read the frame came in.
+   */
+  dispatch(channel: number, data: Buffer, start: number, end: number, arrivalMs: number): void {
     const sink = this.sinks[channel];
     if (sink === undefined || !this.enabled) {
       this.ignoredFrames++;
       return;
     }
     if (this.rtcpChannel[channel] === 1) sink.onRtcp(data.subarray(start, end));
-    else sink.onRtp(data, this.conn.readAt, start, end);
+    else sink.onRtp(data, arrivalMs, start, end);
   }
 
   /** A function sending RTCP on the given channel of this connection. */
   rtcpSender(channel: number): (packet: Buffer) => void {
-    return (packet) => this.conn.sendInterleaved(channel, packet);
+    return (packet) => this.send(channel, packet);
   }
 }

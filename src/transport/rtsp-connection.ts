@@ -38,9 +38,9 @@ export interface RtspConnectionOptions {
   /**
    * `$` frames: the payload is `data[start, end)` of read memory that is never reused (a
    * ReadSlab region, or Node's per-read Buffer over TLS), so it may be kept. All frames of
-   * one socket read share one arrival time: `readAt` (monotonic ms).
+   * one socket read share one arrival time, `arrivalMs` (monotonic ms, read once per read).
    */
-  onInterleaved?: ((channel: number, data: Buffer, start: number, end: number) => void) | undefined;
+  onInterleaved?: ((channel: number, data: Buffer, start: number, end: number, arrivalMs: number) => void) | undefined;
   /** the connection ended without close() being called */
   onClose?: ((err: CameraError) => void) | undefined;
   /** a keep-alive found the session gone (454) or the credentials rejected */
@@ -128,7 +128,7 @@ export class RtspConnection {
   /** bytes received on the control connection (RTSP + interleaved) */
   bytesIn = 0;
   /** monotonic ms of the latest socket read: the arrival time of every `$` frame in it */
-  readAt = 0.5;
+  private readAt = 0.5;
 
   private constructor(opts: RtspConnectionOptions, socket: net.Socket, reads: SlabReads | null) {
     this.opts = opts;
@@ -137,10 +137,11 @@ export class RtspConnection {
     this.secrets = [opts.password ?? ''].filter((s) => s.length > 0);
     if (opts.password) this.secrets.push(encodeURIComponent(opts.password));
     this.hasCredentials = opts.username !== undefined && opts.username !== '';
+    const onInterleaved = opts.onInterleaved;
     this.reader = new RtspReader({
       onResponse: (res) => this.onResponse(res),
       onRequest: (req) => this.onServerRequest(req),
-      onInterleaved: opts.onInterleaved ?? ((): void => undefined),
+      onInterleaved: onInterleaved ? (ch, data, start, end): void => onInterleaved(ch, data, start, end, this.readAt) : (): void => undefined,
       onError: (err) => this.fail(new CameraError('protocol error', this.redact(err.message))),
     });
     if (reads !== null) {

@@ -4,7 +4,6 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MediaTrack } from '../../src/camera/media-track';
 import { InterleavedTransport } from '../../src/transport/interleaved';
-import type { RtspConnection } from '../../src/transport/rtsp-connection';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -81,18 +80,19 @@ describe('arrival time: one clock read per socket read', () => {
     track.close();
   });
 
-  test('interleaved dispatch hands every frame of a read the connection\'s readAt', () => {
-    const conn = { readAt: 7.5, sendInterleaved: () => undefined } as unknown as RtspConnection;
-    const it = new InterleavedTransport(conn);
+  test('interleaved dispatch hands each frame the arrival time of its read; RTCP goes out through the send function', () => {
+    const sent: [number, number][] = [];
+    const it = new InterleavedTransport((ch, p) => sent.push([ch, p.length]));
     const got: [string, ...(number | undefined)[]][] = [];
     it.bind(0, 1, { onRtp: (_p, at, start, end) => got.push(['rtp', at, start, end]), onRtcp: (p) => got.push(['rtcp', p.length]) });
     it.enabled = true;
     const read = Buffer.alloc(64);
-    it.dispatch(0, read, 4, 16);
-    (conn as { readAt: number }).readAt = 9.25;
-    it.dispatch(0, read, 20, 32);
-    it.dispatch(1, read, 36, 44);
+    it.dispatch(0, read, 4, 16, 7.5);
+    it.dispatch(0, read, 20, 32, 9.25);
+    it.dispatch(1, read, 36, 44, 9.25);
     // RTP goes on as bounds in the read (no subarray per packet); RTCP as its own Buffer
     assert.deepEqual(got, [['rtp', 7.5, 4, 16], ['rtp', 9.25, 20, 32], ['rtcp', 8]]);
+    it.rtcpSender(1)(Buffer.alloc(12));
+    assert.deepEqual(sent, [[1, 12]]);
   });
 });
