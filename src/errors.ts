@@ -42,3 +42,23 @@ export class RtspProtocolError extends CameraError {
     this.name = 'RtspProtocolError';
   }
 }
+
+/**
+ * The short reason for an RTSP error status (RFC 2326 §7.1.1, status codes §11): the one
+ * place that maps a status code to what the node status shows.
+ */
+export function reasonForStatus(statusCode: number): CameraErrorReason {
+  switch (statusCode) {
+    case 401: case 403: return 'auth failed';
+    case 404: return 'not found';
+    case 415: return 'unsupported codec';
+    case 454: return 'session expired';
+    case 461: return 'unsupported transport';
+    default: return 'server error';
+  }
+}
+
+/** The CameraError for a final non-2xx reply to `method`. */
+export function statusError(method: string, res: { statusCode: number; reason: string }): CameraError {
+  return new CameraError(reasonForStatus(res.statusCode), `${method}: ${res.statusCode} ${res.reason}`.trim(), res.statusCode);
+}
