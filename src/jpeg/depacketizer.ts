@@ -1,7 +1,9 @@
 /**
  * RFC 2435 receive side: reassembles RTP/JPEG packets into complete JFIF-less JPEG frames.
+ * The payload headers are read by payload-header.ts, frames lost whole are inferred by
+ * frame-loss.ts, RSTn markers without a restart header are repaired by restart-repair.ts.
  *
- * Behaviour (notes/rfc2435-rtcp.md §1.5, §1.9):
+ * Behaviour:
  * - a frame starts only at fragment offset 0; every later packet must continue exactly at
  *   the bytes received so far, carry the same RTP timestamp and SSRC; any mismatch drops
  *   the whole frame (never a partial JPEG);
@@ -21,9 +23,10 @@
  * remembered for later frames that say 0.
  */
 import { RtpPacketView, type RtpPacket } from '../rtp/packet';
-import { DRI_SEGMENT_LENGTH, JpegHeaderCache, jpegHeaderLength, writeJpegHeader, type JpegHeaderParams } from './header';
-import { qTablesForQ } from './tables';
-import { countRestartMarkers, guessRestartInterval } from './restart-repair';
+import { DRI_SEGMENT_LENGTH, JpegHeaderCache, jpegHeaderLength, type JpegHeaderParams } from './header';
+import { RestartRepair } from './restart-repair';
+import { FrameLossCounter } from './frame-loss';
+import { fragmentOffset, hasRestartHeader, MAIN_HEADER_LENGTH, payloadType, readFirstPacketHeaders, RESTART_HEADER_LENGTH, type QTables } from './payload-header';
 import { onvifFrameInfo } from './onvif';
 
 export interface JpegFrame {
@@ -32,7 +35,7 @@ export interface JpegFrame {
   height: number;
   rtpTimestamp: number;
   ssrc: number;
-  /** RFC 2435 type without the restart bit: 0 = 4:2:2, 1 = 4:2:0 (notes §1.9 "emit per frame") */
+  /** RFC 2435 type without the restart bit: 0 = 4:2:2, 1 = 4:2:0 (may change from frame to frame) */
   type: 0 | 1;
   /** RFC 2435 Q of the frame (1..99 computed tables, 128..255 in-band or cached) */
   q: number;
@@ -49,8 +52,8 @@ export interface JpegDepacketizerOptions {
   /**
    * most RTP packets in one frame (default 65536: a 16 MiB frame in 256-byte packets).
    * Each held packet costs a Buffer object, so a sender splitting a frame into 1-byte
-   * fragments could otherwise pin millions of them before the byte limit is reached
-   * (notes rtsp-client.md §4.5: cap the frame and its fragment count). Counted as oversize.
+   * fragments could otherwise pin millions of them before the byte limit is reached, so
+   * both the frame's bytes and its fragment count are capped. Counted as oversize.
    */
   maxFramePackets?: number;
   /**
@@ -81,38 +84,28 @@ export interface DepacketizerStats {
   framesMissing: number;
 }
 
-interface QTables {
-  luma: Uint8Array;
-  chroma: Uint8Array | null;
-}
-
 const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 const DEFAULT_MAX_FRAME_PACKETS = 65536;
-/**
- * RST repair cost control: searching a scan for RST0 reads every byte of the frame a second
- * time (as much CPU as the copy itself). Whether an encoder writes restart markers is a
- * property of its configuration, so a stream is checked on every frame until this many
- * consecutive frames of the same configuration (SSRC, size, type, Q) had none ...
- */
-const RST_CLEAN_FRAMES = 16;
-/** ... and from then on one frame in this many (any RSTn found: back to every frame). */
-const RST_SAMPLE_EVERY = 32;
-/** a gap of more frames than this is a resync or a sender pause, not a loss: not counted */
-const MAX_INFERRED_MISSING = 250;
 
-/**
- * Narrows a 16-bit table to 8-bit when every entry fits (T.81 wants Pq=0 for 8-bit samples).
- * `keep`: the table outlives the packet (Q 128..254 cache), so it must not reference the
- * packet's memory; a Q=255 table lives only as long as its frame, whose packets are held anyway.
- */
-function tableFromWire(src: Buffer, sixteen: boolean, keep: boolean): Uint8Array {
-  if (!sixteen) return keep ? Uint8Array.from(src.subarray(0, 64)) : src.subarray(0, 64);
-  let fits = true;
-  for (let i = 0; i < 64; i++) if (src[2 * i] !== 0) { fits = false; break; }
-  if (!fits) return Uint8Array.from(src.subarray(0, 128));
-  const out = new Uint8Array(64);
-  for (let i = 0; i < 64; i++) out[i] = src[2 * i + 1]!;
-  return out;
+/** The frame being assembled (one object, reused frame after frame). */
+interface OpenFrame {
+  open: boolean;
+  timestamp: number;
+  ssrc: number;
+  type: 0 | 1;
+  q: number;
+  width: number;
+  height: number;
+  /** header of the frame, built once at its first packet */
+  params: JpegHeaderParams | null;
+  /** scan bytes so far */
+  bytes: number;
+  /** the header's length, plus room for a DRI the restart repair may add */
+  headerBound: number;
+  /** the scan: packets[i] from starts[i] to ends[i] (exclusive); no object per packet */
+  packets: Buffer[];
+  starts: number[];
+  ends: number[];
 }
 
 export class JpegDepacketizer {
@@ -122,79 +115,44 @@ export class JpegDepacketizer {
     dimensionsMissing: 0, restartRepaired: 0,
   };
 
-  private readonly overrideW: number;
-  private readonly overrideH: number;
+  /** manual size override, 0 × 0 when none */
+  private readonly override: { width: number; height: number };
   private readonly maxFrameBytes: number;
   private readonly maxFramePackets: number;
-  private readonly repair: boolean;
-  private sdpW = 0;
-  private sdpH = 0;
+  private readonly restart: RestartRepair | null;
+  /** out-of-band size from the SDP */
+  private sdp = { width: 0, height: 0 };
+  /** size from the last ONVIF SOF: "width=height=0 means reuse previous SOF" */
+  private onvif = { width: 0, height: 0 };
   /** Q 128..254 → tables last received in-band (RFC 2435 §3.1.8 static mapping) */
   private readonly qCache = new Map<number, QTables>();
-  /** size from the last ONVIF SOF: "width=height=0 means reuse previous SOF" */
-  private onvifW = 0;
-  private onvifH = 0;
-
-  // Frame in progress.
-  private open = false;
-  private fTs = 0;
-  private fSsrc = 0;
-  private fType: 0 | 1 = 1;
-  private fQ = 0;
-  private fW = 0;
-  private fH = 0;
-  /** header of the open frame, built once at its first packet */
-  private fParams: JpegHeaderParams | null = null;
-  private fBytes = 0;
-  private fHeaderBound = 0;
-  /** the open frame's scan bytes: fragPackets[i] from fragStarts[i] to fragEnds[i] (exclusive) */
-  private readonly fragPackets: Buffer[] = [];
-  private readonly fragStarts: number[] = [];
-  private readonly fragEnds: number[] = [];
-  /** timestamp of the last dropped frame: its remaining packets are skipped quietly */
-  private skipping = false;
-  private skipTs = 0;
-  private skipSsrc = 0;
-  /** RST repair sampling: configuration of the last checked frame and its clean-frame run */
-  private rstSsrc = -1;
-  private rstW = 0;
-  private rstH = 0;
-  private rstType = -1;
-  private rstQ = -1;
-  private rstClean = 0;
-  private rstSince = 0;
+  private readonly frame: OpenFrame = {
+    open: false, timestamp: 0, ssrc: 0, type: 1, q: 0, width: 0, height: 0, params: null, bytes: 0, headerBound: 0,
+    packets: [], starts: [], ends: [],
+  };
+  /** the last dropped or emitted frame: its remaining (or late duplicate) packets are skipped quietly */
+  private readonly skipped = { active: false, timestamp: 0, ssrc: 0 };
   private readonly headerCache = new JpegHeaderCache();
   /** re-filled by push() for every packet */
   private readonly view = new RtpPacketView();
-  // Whole-frame loss inference (see trackLoss).
-  private lSsrc = -1;
-  private lSeq = -1;
-  private lTs = 0;
-  private lTsValid = false;
-  private lGapPackets = 0;
-  private lEmitted = false;
-  private lFramePackets = 0;
-  private frameStep = 0;
-  private minFramePackets = 0;
+  private readonly loss = new FrameLossCounter();
 
   constructor(opts: JpegDepacketizerOptions = {}) {
     const w = opts.width ?? 0;
     const h = opts.height ?? 0;
     const ok = Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0 && w <= 0xffff && h <= 0xffff;
-    this.overrideW = ok ? w : 0;
-    this.overrideH = ok ? h : 0;
+    this.override = { width: ok ? w : 0, height: ok ? h : 0 };
     const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
     this.maxFrameBytes = Number.isFinite(max) && max > 0 ? max : DEFAULT_MAX_FRAME;
     const maxPkts = opts.maxFramePackets ?? DEFAULT_MAX_FRAME_PACKETS;
     this.maxFramePackets = Number.isFinite(maxPkts) && maxPkts >= 1 ? Math.floor(maxPkts) : DEFAULT_MAX_FRAME_PACKETS;
-    this.repair = opts.repairRestartMarkers ?? true;
+    this.restart = (opts.repairRestartMarkers ?? true) ? new RestartRepair() : null;
   }
 
   /** Out-of-band size (SDP), used when packets carry width/height 0. Invalid values clear it. */
   setDimensions(width: number, height: number): void {
     const ok = Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0 && width <= 0xffff && height <= 0xffff;
-    this.sdpW = ok ? width : 0;
-    this.sdpH = ok ? height : 0;
+    this.sdp = { width: ok ? width : 0, height: ok ? height : 0 };
   }
 
   /** Whole RTP packet, arrival order. Never throws. */
@@ -219,122 +177,88 @@ export class JpegDepacketizer {
   /** The payload is `data[start, end)`. */
   private pushPayload(pkt: RtpPacket, data: Buffer, start: number, end: number): JpegFrame | null {
     this.stats.packets++;
-    this.trackLoss(pkt);
-    if (end - start < 8) { this.stats.invalidPackets++; return null; }
-    const offset = (data[start + 1]! << 16) | (data[start + 2]! << 8) | data[start + 3]!;
-    const type = data[start + 4]!;
-    if (offset !== 0) return this.continueFrame(pkt, data, start, end, offset, type);
+    const missing = this.loss.onPacket(pkt.ssrc, pkt.sequenceNumber, pkt.timestamp);
+    if (missing > 0) {
+      this.stats.framesMissing += missing;
+      this.stats.framesDropped += missing;
+    }
+    if (end - start < MAIN_HEADER_LENGTH) { this.stats.invalidPackets++; return null; }
+    const offset = fragmentOffset(data, start);
+    if (offset !== 0) return this.continueFrame(pkt, data, start, end, offset, payloadType(data, start));
+    return this.startFrame(pkt, data, start, end);
+  }
 
-    // ---- offset 0: a new frame starts (once per frame: a subarray is fine here). An open
-    // frame here lost its marker packet.
+  /** Offset 0: a new frame starts (once per frame: a subarray is fine here). An open frame here lost its marker packet. */
+  private startFrame(pkt: RtpPacket, data: Buffer, start: number, end: number): JpegFrame | null {
+    if (this.frame.open) this.dropFrame(true);
+    this.skipped.active = false;
     const pl = data.subarray(start, end);
-    const q = pl[5]!;
-    let p = 8;
-    if (this.open) this.dropFrame(true);
-    this.skipping = false;
+    const h = readFirstPacketHeaders(pl, this.qCache);
+    if (typeof h === 'string') return this.rejectStart(pkt, h);
 
-    let dri = 0;
-    if (type < 128 && (type & 0x40)) {
-      // §3.1.7 restart marker header, before any quantization table header.
-      if (pl.length < p + 4) return this.rejectStart(pkt, 'invalidPackets');
-      dri = pl.readUInt16BE(p);
-      if (dri === 0) return this.rejectStart(pkt, 'invalidPackets');
-      p += 4;
-    }
-    if (type >= 128 || (type & 0x3f) > 1) return this.rejectStart(pkt, 'unsupportedType');
-    const baseType = (type & 0x3f) as 0 | 1;
-    if (q === 0 || (q >= 100 && q <= 127)) return this.rejectStart(pkt, 'badQ');
-
-    let tables: QTables | null;
-    if (q < 100) {
-      tables = qTablesForQ(q)!; // shared and cached, never mutated
-    } else {
-      // §3.1.8 quantization table header: MBZ, precision, length, table data.
-      if (pl.length < p + 4) return this.rejectStart(pkt, 'invalidPackets');
-      const precision = pl[p + 1]!;
-      const length = pl.readUInt16BE(p + 2);
-      p += 4;
-      if (p + length > pl.length) return this.rejectStart(pkt, 'invalidPackets'); // MUST discard
-      if (length === 0) {
-        tables = q === 255 ? null : (this.qCache.get(q) ?? null); // Q=255 + Length 0 is forbidden
-        if (!tables) return this.rejectStart(pkt, 'badTables');
-      } else {
-        const size0 = precision & 1 ? 128 : 64;
-        const size1 = precision & 2 ? 128 : 64;
-        if (length < size0) return this.rejectStart(pkt, 'badTables');
-        const keep = q < 255;
-        const luma = tableFromWire(pl.subarray(p, p + size0), (precision & 1) !== 0, keep);
-        // One table (Length 64, FFmpeg default): chroma uses table 0. Extra tables are ignored.
-        const chroma = length >= size0 + size1 ? tableFromWire(pl.subarray(p + size0, p + size0 + size1), (precision & 2) !== 0, keep) : null;
-        tables = { luma, chroma };
-        if (q < 255) this.qCache.set(q, tables);
-        p += length;
-      }
-    }
-
-    let width = pl[6]! * 8;
-    let height = pl[7]! * 8;
+    let { width, height } = h;
     let onvifSof = false;
     if (pkt.extensionProfile === 0xffd8 && pkt.extension) {
       const info = onvifFrameInfo(pkt.extension);
-      if (info) { this.onvifW = info.width; this.onvifH = info.height; onvifSof = true; }
+      if (info) { this.onvif = { width: info.width, height: info.height }; onvifSof = true; }
     }
-    if (this.overrideW) {
-      width = this.overrideW;
-      height = this.overrideH;
+    if (this.override.width) {
+      ({ width, height } = this.override);
     } else if (onvifSof) {
       // ONVIF Streaming "JPEG over RTP": an SOF in the extension takes precedence over the
       // RFC 2435 header (that is how sizes above 2040 are sent).
-      width = this.onvifW;
-      height = this.onvifH;
+      ({ width, height } = this.onvif);
     } else if (width === 0 || height === 0) {
-      if (this.onvifW) { width = this.onvifW; height = this.onvifH; }
-      else if (this.sdpW) { width = this.sdpW; height = this.sdpH; }
+      if (this.onvif.width) ({ width, height } = this.onvif);
+      else if (this.sdp.width) ({ width, height } = this.sdp);
       else return this.rejectStart(pkt, 'dimensionsMissing');
     }
 
-    this.open = true;
-    this.fTs = pkt.timestamp;
-    this.fSsrc = pkt.ssrc;
-    this.fType = baseType;
-    this.fQ = q;
-    this.fW = width;
-    this.fH = height;
-    this.fParams = { type: baseType, width, height, luma: tables.luma, chroma: tables.chroma, restartInterval: dri };
-    this.fBytes = 0;
+    const f = this.frame;
+    f.open = true;
+    f.timestamp = pkt.timestamp;
+    f.ssrc = pkt.ssrc;
+    f.type = h.type;
+    f.q = h.q;
+    f.width = width;
+    f.height = height;
+    f.params = { type: h.type, width, height, luma: h.tables.luma, chroma: h.tables.chroma, restartInterval: h.restartInterval };
+    f.bytes = 0;
     // Room for a DRI the restart repair may add.
-    this.fHeaderBound = jpegHeaderLength(this.fParams) + (dri ? 0 : DRI_SEGMENT_LENGTH);
-    return this.append(pkt, data, start + p, end);
+    f.headerBound = jpegHeaderLength(f.params) + (h.restartInterval ? 0 : DRI_SEGMENT_LENGTH);
+    return this.append(pkt, data, start + h.scanStart, end);
   }
 
   private continueFrame(pkt: RtpPacket, data: Buffer, start: number, end: number, offset: number, type: number): JpegFrame | null {
-    if (!this.open) {
+    const f = this.frame;
+    if (!f.open) {
       // Rest of a frame already dropped, or a frame whose first packet we never saw.
-      if (!(this.skipping && this.skipTs === pkt.timestamp && this.skipSsrc === pkt.ssrc)) {
+      const s = this.skipped;
+      if (!(s.active && s.timestamp === pkt.timestamp && s.ssrc === pkt.ssrc)) {
         this.stats.lostFragments++;
         this.stats.framesDropped++;
-        this.skip(pkt);
+        this.skip(pkt.timestamp, pkt.ssrc);
       }
       return null;
     }
-    if (pkt.ssrc !== this.fSsrc || pkt.timestamp !== this.fTs) {
-      if (pkt.ssrc === this.fSsrc) this.stats.timestampChanges++;
+    if (pkt.ssrc !== f.ssrc || pkt.timestamp !== f.timestamp) {
+      if (pkt.ssrc === f.ssrc) this.stats.timestampChanges++;
       else this.stats.lostFragments++;
       this.dropFrame(false);
       // This packet belongs to another frame whose start we did not see.
-      this.skip(pkt);
+      this.skip(pkt.timestamp, pkt.ssrc);
       return null;
     }
-    if (offset !== this.fBytes) {
+    if (offset !== f.bytes) {
       this.stats.lostFragments++;
       this.dropFrame(false);
-      this.skip(pkt);
+      this.skip(pkt.timestamp, pkt.ssrc);
       return null;
     }
-    let p = start + 8;
-    if (type < 128 && (type & 0x40)) {
-      if (end - p < 4) { this.stats.invalidPackets++; this.dropFrame(false); this.skip(pkt); return null; }
-      p += 4;
+    let p = start + MAIN_HEADER_LENGTH;
+    if (hasRestartHeader(type)) {
+      if (end - p < RESTART_HEADER_LENGTH) { this.stats.invalidPackets++; this.dropFrame(false); this.skip(pkt.timestamp, pkt.ssrc); return null; }
+      p += RESTART_HEADER_LENGTH;
     }
     return this.append(pkt, data, p, end);
   }
@@ -343,36 +267,36 @@ export class JpegDepacketizer {
   private append(pkt: RtpPacket, data: Buffer, p: number, end: number): JpegFrame | null {
     const n = end - p;
     if (n > 0) {
-      this.fBytes += n;
-      if (this.fHeaderBound + this.fBytes + 2 > this.maxFrameBytes || this.fragPackets.length >= this.maxFramePackets) {
+      const f = this.frame;
+      f.bytes += n;
+      if (f.headerBound + f.bytes + 2 > this.maxFrameBytes || f.packets.length >= this.maxFramePackets) {
         this.stats.oversize++;
         this.dropFrame(false);
-        this.skip(pkt);
+        this.skip(pkt.timestamp, pkt.ssrc);
         return null;
       }
-      this.fragPackets.push(data);
-      this.fragStarts.push(p);
-      this.fragEnds.push(end);
+      f.packets.push(data);
+      f.starts.push(p);
+      f.ends.push(end);
     }
     return pkt.marker ? this.finish() : null;
   }
 
   private finish(): JpegFrame | null {
-    const bufs = this.fragPackets;
-    const starts = this.fragStarts;
-    const ends = this.fragEnds;
-    const n = bufs.length;
+    const f = this.frame;
+    const { packets, starts, ends } = f;
+    const n = packets.length;
     if (n === 0) { this.dropFrame(false); return null; }
     // EOI only if the scan does not already end with FF D9 (both bytes checked; the pair may
     // straddle two fragments).
     const lastEnd = ends[n - 1]!;
-    const b1 = bufs[n - 1]![lastEnd - 1];
-    const b0 = lastEnd - starts[n - 1]! >= 2 ? bufs[n - 1]![lastEnd - 2] : n >= 2 ? bufs[n - 2]![ends[n - 2]! - 1] : undefined;
+    const b1 = packets[n - 1]![lastEnd - 1];
+    const b0 = lastEnd - starts[n - 1]! >= 2 ? packets[n - 1]![lastEnd - 2] : n >= 2 ? packets[n - 2]![ends[n - 2]! - 1] : undefined;
     const hasEoi = b0 === 0xff && b1 === 0xd9;
-    const hp = this.fParams!;
+    const hp = f.params!;
     const header = this.headerCache.get(hp);
     const headerLen = header.length;
-    const total = headerLen + this.fBytes + (hasEoi ? 0 : 2);
+    const total = headerLen + f.bytes + (hasEoi ? 0 : 2);
     if (total > this.maxFrameBytes) {
       this.stats.oversize++;
       this.dropFrame(false);
@@ -386,130 +310,40 @@ export class JpegDepacketizer {
     for (let i = 0; i < n; i++) {
       const s0 = starts[i]!;
       const e0 = ends[i]!;
-      bufs[i]!.copy(out, o, s0, e0);
+      packets[i]!.copy(out, o, s0, e0);
       o += e0 - s0;
     }
     if (!hasEoi) { out[o] = 0xff; out[o + 1] = 0xd9; }
-    if (hp.restartInterval === 0 && this.repair && this.rstCheckDue()) out = this.repairRestart(out, headerLen);
+    if (hp.restartInterval === 0 && this.restart !== null && this.restart.due(f.ssrc, hp, f.q)) {
+      const fixed = this.restart.repair(out, headerLen, hp);
+      if (fixed !== null) { out = fixed; this.stats.restartRepaired++; }
+    }
     const frame: JpegFrame = {
-      jpeg: out, width: this.fW, height: this.fH, rtpTimestamp: this.fTs, ssrc: this.fSsrc,
-      type: this.fType, q: this.fQ, restartInterval: hp.restartInterval,
+      jpeg: out, width: f.width, height: f.height, rtpTimestamp: f.timestamp, ssrc: f.ssrc,
+      type: f.type, q: f.q, restartInterval: hp.restartInterval,
     };
     this.stats.framesEmitted++;
-    if (frame.rtpTimestamp === this.lTs) {
-      this.lEmitted = true;
-      if (this.lGapPackets === 0 && (this.minFramePackets === 0 || this.lFramePackets < this.minFramePackets)) this.minFramePackets = this.lFramePackets;
-    }
+    this.loss.onFrameEmitted(frame.rtpTimestamp);
     this.resetFrame();
     // Late duplicates of this frame's packets are ignored quietly.
-    this.skipping = true;
-    this.skipTs = frame.rtpTimestamp;
-    this.skipSsrc = frame.ssrc;
+    this.skip(frame.rtpTimestamp, frame.ssrc);
     return frame;
-  }
-
-  /**
-   * A frame whose every packet was lost leaves no trace in the payload, yet a user counting
-   * dropped frames must see it. When the sequence numbers jumped (RFC 3550 §5.1: loss) between
-   * two frames, the RTP timestamp step tells how many frames were in between: the nominal
-   * step is the smallest positive timestamp difference between an emitted frame and the next
-   * frame with no loss between them (so a mid-frame timestamp change, which never emits, cannot
-   * shrink it). Without a gap nothing is inferred, so variable-rate senders are not charged.
-   * Duplicates are dropped by the sequencer upstream; with push() in arrival order a late
-   * packet only looks like a backwards step and is ignored here.
-   */
-  private trackLoss(pkt: RtpPacket): void {
-    const seq = pkt.sequenceNumber;
-    const ts = pkt.timestamp >>> 0;
-    if (pkt.ssrc !== this.lSsrc) {
-      this.lSsrc = pkt.ssrc;
-      this.lTsValid = false;
-      this.lEmitted = false;
-      this.frameStep = 0;
-      this.minFramePackets = 0;
-      this.lGapPackets = 0;
-    } else {
-      const jump = (seq - this.lSeq - 1) & 0xffff;
-      // a backwards step (late duplicate) is not a loss; forward jumps are packets lost
-      if (jump !== 0 && jump < 0x8000) this.lGapPackets += jump;
-    }
-    this.lSeq = seq;
-    if (!this.lTsValid) { this.lTs = ts; this.lTsValid = true; this.lFramePackets = 1; return; }
-    if (ts === this.lTs) { this.lFramePackets++; return; }
-    const delta = (ts - this.lTs) | 0; // signed 32-bit difference (wrap-safe)
-    if (delta > 0) {
-      if (this.lGapPackets === 0) {
-        if (this.lEmitted && (this.frameStep === 0 || delta < this.frameStep)) this.frameStep = delta;
-      } else if (this.frameStep > 0 && this.minFramePackets > 0) {
-        // Bounded twice: by the timestamp step, and by the packets actually missing (a frame
-        // lost whole took at least minFramePackets with it), so a sender pause next to a
-        // lost packet is not charged as frames.
-        const byTime = Math.round(delta / this.frameStep) - 1;
-        const byPackets = Math.floor(this.lGapPackets / this.minFramePackets);
-        const missing = Math.min(byTime, byPackets);
-        if (missing > 0 && byTime <= MAX_INFERRED_MISSING) {
-          this.stats.framesMissing += missing;
-          this.stats.framesDropped += missing;
-        }
-      }
-    }
-    this.lTs = ts;
-    this.lGapPackets = 0;
-    this.lEmitted = false;
-    this.lFramePackets = 1;
-  }
-
-  /**
-   * Type 0/1 frame whose scan holds RSTn markers: rewrap it with a DRI (restart-repair.ts).
-   * The scan is searched in the assembled frame (one contiguous native search when there is
-   * no RST0, i.e. nearly always); only frames that need the repair pay a second copy.
-   */
-  private repairRestart(jpeg: Buffer, headerLen: number): Buffer {
-    const markers = countRestartMarkers(jpeg, headerLen);
-    if (markers === 0) { this.rstClean++; return jpeg; }
-    this.rstClean = 0;
-    const hp = this.fParams!;
-    const dri = guessRestartInterval(hp.width, hp.height, hp.type, markers);
-    if (dri === 0) return jpeg;
-    hp.restartInterval = dri;
-    const fixedHeaderLen = jpegHeaderLength(hp);
-    const fixed = Buffer.allocUnsafeSlow(fixedHeaderLen + jpeg.length - headerLen);
-    writeJpegHeader(hp, fixed, 0);
-    jpeg.copy(fixed, fixedHeaderLen, headerLen);
-    this.stats.restartRepaired++;
-    return fixed;
-  }
-
-  /** Whether this frame's scan is searched for RSTn (see RST_CLEAN_FRAMES). */
-  private rstCheckDue(): boolean {
-    const hp = this.fParams!;
-    if (this.fSsrc !== this.rstSsrc || hp.width !== this.rstW || hp.height !== this.rstH || hp.type !== this.rstType || this.fQ !== this.rstQ) {
-      // New source or encoder reconfiguration: check every frame again.
-      this.rstSsrc = this.fSsrc;
-      this.rstW = hp.width;
-      this.rstH = hp.height;
-      this.rstType = hp.type;
-      this.rstQ = this.fQ;
-      this.rstClean = 0;
-    }
-    if (this.rstClean < RST_CLEAN_FRAMES) return true;
-    if (++this.rstSince < RST_SAMPLE_EVERY) return false;
-    this.rstSince = 0;
-    return true;
   }
 
   /** A first packet was rejected: count it and skip the rest of its frame quietly. */
   private rejectStart(pkt: RtpPacket, counter: 'invalidPackets' | 'unsupportedType' | 'badQ' | 'badTables' | 'dimensionsMissing'): null {
     this.stats[counter]++;
     this.stats.framesDropped++;
-    this.skip(pkt);
+    this.skip(pkt.timestamp, pkt.ssrc);
     return null;
   }
 
-  private skip(pkt: RtpPacket): void {
-    this.skipping = true;
-    this.skipTs = pkt.timestamp;
-    this.skipSsrc = pkt.ssrc;
+  /** The rest of the frame with this timestamp and SSRC is skipped quietly. */
+  private skip(timestamp: number, ssrc: number): void {
+    const s = this.skipped;
+    s.active = true;
+    s.timestamp = timestamp;
+    s.ssrc = ssrc;
   }
 
   private dropFrame(lostMarker: boolean): void {
@@ -519,11 +353,12 @@ export class JpegDepacketizer {
   }
 
   private resetFrame(): void {
-    this.open = false;
-    this.fragPackets.length = 0;
-    this.fragStarts.length = 0;
-    this.fragEnds.length = 0;
-    this.fBytes = 0;
-    this.fParams = null;
+    const f = this.frame;
+    f.open = false;
+    f.packets.length = 0;
+    f.starts.length = 0;
+    f.ends.length = 0;
+    f.bytes = 0;
+    f.params = null;
   }
 }
