@@ -4,6 +4,7 @@
  * fall back to the default instead of throwing: the editor validates, this keeps hand-edited
  * or imported flows from taking the runtime down.
  */
+import { DEFAULT_UDP_PORT_RANGE } from '../transport/port-allocator';
 import type { CameraOptions, TransportMode } from '../camera/types';
 
 /** The editor fields of an `rtsp-camera` node (node definition minus id/type/z). */
@@ -27,7 +28,8 @@ export interface CameraFields {
 }
 
 export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast'];
-export const DEFAULT_UDP_PORT_RANGE = '50000-51999';
+/** the transport layer's default range, as the editor and settings.js write it */
+export const DEFAULT_UDP_PORT_RANGE_TEXT = DEFAULT_UDP_PORT_RANGE.join('-');
 
 function num(v: unknown, min: number, max: number): number | undefined {
   if (v === '' || v === null || v === undefined || typeof v === 'boolean') return undefined;

@@ -4,18 +4,8 @@
  * node.error for that, notes §2.4), and do not repeat the same failure on every retry.
  */
 import type { Node, NodeAPI } from 'node-red';
-import type { CameraErrorReason } from '../errors';
+import { CameraError, type CameraErrorReason } from '../errors';
 import type { RtspCameraNode } from './camera-contract';
-
-/** An Error whose `code` Node-RED copies to msg.error.code for Catch nodes. */
-class CameraNodeError extends Error {
-  readonly code: CameraErrorReason;
-  constructor(reason: CameraErrorReason, message: string) {
-    super(message);
-    this.name = 'CameraError';
-    this.code = reason;
-  }
-}
 
 export function findCamera(RED: NodeAPI, node: Node, id: string | undefined): RtspCameraNode | null {
   const camera = id ? (RED.nodes.getNode(id) as RtspCameraNode | null) : null;
@@ -40,7 +30,8 @@ export class ErrorReporter {
     if (reason === this.lastReason) return;
     this.lastReason = reason;
     const text = `${reason}: ${message}`;
-    this.node.error(new CameraNodeError(reason, text), { topic: this.topic(), payload: null, reason });
+    // `code`: Node-RED copies it to msg.error.code for Catch nodes
+    this.node.error(Object.assign(new CameraError(reason, text), { code: reason }), { topic: this.topic(), payload: null, reason });
   }
 
   /** the camera delivered again: the next failure is news */

@@ -12,11 +12,12 @@ import { openCamera } from '../camera/open';
 import type { CameraSession } from '../camera/session';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../camera/types';
 import { CameraError, type CameraErrorReason } from '../errors';
-import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE, parseTransport, type CameraFields } from './camera-options';
+import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE_TEXT, parseTransport, type CameraFields } from './camera-options';
 import type { CameraCredentials, CameraDef, CameraStats, CameraUser, RtspCameraNode, SharedFrame } from './camera-contract';
 import { testConnection } from './connection-test';
 import { playingStatus, statusForState } from './status';
-import { redactSecrets, splitUrlCredentials } from './url-credentials';
+import { splitUrlCredentials } from './url-credentials';
+import { redactText } from '../rtsp/redact';
 
 interface CameraSettings {
   rtspCameraUdpPortRange: string;
@@ -56,7 +57,7 @@ function settingString(v: unknown, fallback: string): string {
 
 export = function (RED: NodeAPI): void {
   const settings = RED.settings as unknown as Partial<CameraSettings>;
-  const portRangeSetting = (): string => settingString(settings.rtspCameraUdpPortRange, DEFAULT_UDP_PORT_RANGE);
+  const portRangeSetting = (): string => settingString(settings.rtspCameraUdpPortRange, DEFAULT_UDP_PORT_RANGE_TEXT);
 
   function RtspCamera(this: RtspCameraNode, def: CameraDef): void {
     RED.nodes.createNode(this, def);
@@ -72,7 +73,7 @@ export = function (RED: NodeAPI): void {
       node.warn('credentials in the camera URL were ignored in the URL; set them in the credential fields');
     }
     const cleanUrl = split.url;
-    const redact = (text: string): string => redactSecrets(text, [creds.password, split.password]);
+    const redact = (text: string): string => redactText(text, [creds.password, split.password]);
     const options: CameraOptions = {
       ...cameraOptionsFromFields(def, portRangeSetting()),
       username: creds.username || undefined,
@@ -235,7 +236,7 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType<RtspCameraNode, CameraDef, CameraSettings, CameraCredentials>('rtsp-camera', RtspCamera, {
     credentials: { username: { type: 'text' }, password: { type: 'password' } },
     settings: {
-      rtspCameraUdpPortRange: { value: DEFAULT_UDP_PORT_RANGE, exportable: true },
+      rtspCameraUdpPortRange: { value: DEFAULT_UDP_PORT_RANGE_TEXT, exportable: true },
       rtspCameraTestTimeout: { value: 10000, exportable: false },
     },
   });
@@ -254,7 +255,7 @@ export = function (RED: NodeAPI): void {
       if (!username) username = stored?.username ?? '';
     }
     if (!password && split.password) password = split.password;
-    const redact = (t: string): string => redactSecrets(t, [password, split.password]);
+    const redact = (t: string): string => redactText(t, [password, split.password]);
     if (!/^rtsps?:\/\/[^/\s]+/i.test(split.url)) {
       res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path' });
       return;

@@ -3,8 +3,10 @@
  * userinfo) are moved out of it: the URL is stored and shown clean, the user name and
  * password go to Node-RED's encrypted credential store. The editor does the same split in
  * the browser (nodes/rtsp-camera.html); this is the runtime's safety net for URLs that got
- * through (flows edited by hand, imported, set by the admin API).
+ * through (flows edited by hand, imported, set by the admin API). The split itself is
+ * rtsp/url.ts's, the same rule the camera layer parses URLs with.
  */
+import { decodeUserinfo, splitUserinfo } from '../rtsp/url';
 
 export interface SplitUrl {
   /** the URL without userinfo */
@@ -13,66 +15,16 @@ export interface SplitUrl {
   password?: string | undefined;
 }
 
-/** A host[:port] (IPv4, name or [IPv6]) up to the first '/', '?' or '#'. */
-const HOST_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
-
-/** decodeURIComponent that keeps the raw text when it is not valid percent-encoding
- * (a password like `word%` typed unencoded must survive). */
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-/**
- * Splits userinfo out of an rtsp:// / rtsps:// URL. Passwords pasted without percent-encoding
- * may contain '@', ':' and '/': unless the text up to the first '/' is already a plain
- * host[:port], the authority ends at the LAST '@' that is followed by something shaped like
- * host[:port]; the user name ends at the first ':' of the userinfo.
- */
+/** Splits userinfo out of a `scheme://` URL (see splitUserinfo); other text comes back as is. */
 export function splitUrlCredentials(raw: string): SplitUrl {
   const text = raw.trim();
   const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)(.*)$/s.exec(text);
   if (!m) return { url: text };
-  const scheme = m[1] as string;
-  const rest = m[2] as string;
-  // the usual case: the authority (up to the first '/') is a plain host[:port], so any '@'
-  // later on belongs to the path
-  const firstEnd = rest.search(/[/?#]/);
-  if (HOST_RE.test(firstEnd < 0 ? rest : rest.slice(0, firstEnd))) return { url: text };
-  let at = rest.lastIndexOf('@');
-  while (at >= 0) {
-    const after = rest.slice(at + 1);
-    const end = after.search(/[/?#]/);
-    const host = end < 0 ? after : after.slice(0, end);
-    if (HOST_RE.test(host)) break;
-    at = at > 0 ? rest.lastIndexOf('@', at - 1) : -1;
-  }
-  if (at < 0) return { url: text };
-  const userinfo = rest.slice(0, at);
-  const colon = userinfo.indexOf(':');
-  const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
-  const pass = colon < 0 ? undefined : userinfo.slice(colon + 1);
-  const out: SplitUrl = { url: scheme + rest.slice(at + 1) };
-  if (user !== '') out.username = safeDecode(user);
-  if (pass !== undefined) out.password = safeDecode(pass);
-  return out;
-}
-
-/**
- * Removes every occurrence of the given secrets (raw and percent-encoded) and any URL
- * userinfo from a text meant for a log, a status or a Catch message. The camera layer
- * already redacts; this is a second guard at the edge where text leaves the process.
- */
-export function redactSecrets(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let out = text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#]*@/g, '$1***@');
-  for (const s of secrets) {
-    if (!s || s.length < 1) continue;
-    for (const form of new Set([s, encodeURIComponent(s), encodeURI(s)])) {
-      out = out.split(form).join('***');
-    }
-  }
+  const { userinfo, rest } = splitUserinfo(m[2] as string);
+  if (userinfo === null) return { url: text };
+  const { username, password } = decodeUserinfo(userinfo);
+  const out: SplitUrl = { url: (m[1] as string) + rest };
+  if (username !== '') out.username = username;
+  if (password !== null) out.password = password;
   return out;
 }

@@ -460,12 +460,25 @@ export function serializeResponse(statusCode: number, reason: string, headers: [
  * encoded, and only the caller's own code can produce them.
  */
 export function interleavedFrame(channel: number, payload: Buffer): Buffer {
+  return interleavedFrames(channel, [payload]);
+}
+
+/** Packets of one channel `$`-framed back to back in one Buffer (one socket write for many). */
+export function interleavedFrames(channel: number, payloads: readonly Buffer[]): Buffer {
   if (!Number.isInteger(channel) || channel < 0 || channel > 255) throw new RangeError(`interleaved channel ${channel} out of range`);
-  if (payload.length > 0xffff) throw new RangeError(`interleaved payload of ${payload.length} bytes exceeds 65535`);
-  const out = Buffer.allocUnsafe(4 + payload.length);
-  out[0] = DOLLAR;
-  out[1] = channel;
-  out.writeUInt16BE(payload.length, 2);
-  payload.copy(out, 4);
+  let total = 0;
+  for (const p of payloads) {
+    if (p.length > 0xffff) throw new RangeError(`interleaved payload of ${p.length} bytes exceeds 65535`);
+    total += 4 + p.length;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let o = 0;
+  for (const p of payloads) {
+    out[o] = DOLLAR;
+    out[o + 1] = channel;
+    out.writeUInt16BE(p.length, o + 2);
+    p.copy(out, o + 4);
+    o += 4 + p.length;
+  }
   return out;
 }

@@ -21,7 +21,7 @@ function safeB64(s: string): string {
 
 /**
  * Replace every occurrence of each secret in `text`: raw, percent-encoded (upper- and lower-case
- * hex), base64 of `a:b` pairs (Basic credentials) and of each secret, and any URL userinfo
+ * hex; encodeURI's form too), base64 of `a:b` pairs (Basic credentials) and of each secret, and any URL userinfo
  * (`//user:pass@` → `//***@`). `Authorization:` header values are masked too.
  */
 export function redactText(text: string, secrets: (string | null | undefined)[]): string {
@@ -34,6 +34,7 @@ export function redactText(text: string, secrets: (string | null | undefined)[])
   for (const s of list) {
     forms.add(s);
     forms.add(encodeURIComponent(s));
+    forms.add(encodeURI(s));
     forms.add(encodeLower(s));
     forms.add(encodeStrict(s));
     forms.add(encodeStrict(s).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));

@@ -2,9 +2,9 @@
  * RTSP URLs (RFC 2326 §3.2) and control-URL resolution (RFC 2326 §C.1.1).
  *
  * Parsing is deliberately more tolerant than WHATWG `URL`: users paste camera URLs whose
- * passwords hold raw `@`, `#`, `%` (mediamtx#2069, #557, AlexxIT/WebRTC#267), so the userinfo
- * ends at the LAST `@` before the path (live555 rule) and malformed percent escapes are kept
- * literally (gortsplib 6fe7a31).
+ * passwords hold raw `@`, `:`, `/`, `#` or `%`, so the userinfo ends at the LAST `@` that is
+ * followed by a host[:port] (splitUserinfo, the one splitter the nodes use too) and malformed
+ * percent escapes are kept literally.
  */
 export { redactText, redactUrl } from './redact';
 
@@ -27,6 +27,40 @@ export interface RtspUrl {
 const SCHEME = /^(rtsps?):\/\//i;
 const REG_NAME = /^[A-Za-z0-9._~!$&'()*+,;=-]+$/;
 const IPV6 = /^[0-9A-Fa-f:.]+(?:%25[A-Za-z0-9._~-]+|%[A-Za-z0-9._~-]+)?$/;
+
+/** host[:port] as it may follow the userinfo: a reg-name or a bracketed IPv6 literal. */
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+(?:%(?:25)?[A-Za-z0-9._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=-]+)(?::\d*)?$/;
+
+/** Whether `text` up to its first `/`, `?` or `#` is shaped like host[:port]. */
+function startsWithHost(text: string): boolean {
+  const end = text.search(/[/?#]/);
+  return HOST_PORT.test(end < 0 ? text : text.slice(0, end));
+}
+
+/**
+ * Splits the part of a URL after `scheme://` into its userinfo (RFC 3986 §3.2.1, still
+ * percent-encoded; null when there is none) and the rest (host, port, path). Passwords are
+ * often pasted without percent-encoding and may hold `@`, `:`, `/`, `?` or `#`: unless the
+ * text up to the first `/`, `?` or `#` is already a plain host[:port], the userinfo ends at
+ * the LAST `@` that a host[:port] follows. (So a path holding `@host` after a userinfo reads
+ * as a password holding `/`: raw passwords are the common case.)
+ */
+export function splitUserinfo(afterScheme: string): { userinfo: string | null; rest: string } {
+  if (startsWithHost(afterScheme)) return { userinfo: null, rest: afterScheme };
+  for (let at = afterScheme.lastIndexOf('@'); at >= 0; at = at > 0 ? afterScheme.lastIndexOf('@', at - 1) : -1) {
+    if (startsWithHost(afterScheme.slice(at + 1))) return { userinfo: afterScheme.slice(0, at), rest: afterScheme.slice(at + 1) };
+  }
+  return { userinfo: null, rest: afterScheme };
+}
+
+/** User name and password of a (percent-encoded) userinfo; the user name ends at the first ':'. */
+export function decodeUserinfo(userinfo: string): { username: string; password: string | null } {
+  const colon = userinfo.indexOf(':');
+  return {
+    username: lenientDecode(colon < 0 ? userinfo : userinfo.slice(0, colon)),
+    password: colon < 0 ? null : lenientDecode(userinfo.slice(colon + 1)),
+  };
+}
 
 /** Percent-decode; malformed escapes stay as they are instead of failing. */
 export function lenientDecode(s: string): string {
@@ -62,13 +96,10 @@ export function parseRtspUrl(url: string): RtspUrl | null {
   if (!m) return null;
   const scheme = m[1]!.toLowerCase();
   const secure = scheme === 'rtsps';
-  const rest = text.slice(m[0].length);
+  const { userinfo, rest } = splitUserinfo(text.slice(m[0].length));
   const slash = rest.indexOf('/');
-  const authorityAndMore = slash < 0 ? rest : rest.slice(0, slash);
+  let hostPort = slash < 0 ? rest : rest.slice(0, slash);
   let pathPart = slash < 0 ? '' : rest.slice(slash);
-  const at = authorityAndMore.lastIndexOf('@');
-  const userinfo = at < 0 ? null : authorityAndMore.slice(0, at);
-  let hostPort = at < 0 ? authorityAndMore : authorityAndMore.slice(at + 1);
   // rtsp://host?query or rtsp://host#frag without a path
   const qm = hostPort.search(/[?#]/);
   if (qm >= 0) {
@@ -113,11 +144,7 @@ export function parseRtspUrl(url: string): RtspUrl | null {
   const path = encodePath(pathPart);
   let username: string | null = null;
   let password: string | null = null;
-  if (userinfo !== null) {
-    const colon = userinfo.indexOf(':');
-    username = lenientDecode(colon < 0 ? userinfo : userinfo.slice(0, colon));
-    password = colon < 0 ? null : lenientDecode(userinfo.slice(colon + 1));
-  }
+  if (userinfo !== null) ({ username, password } = decodeUserinfo(userinfo));
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const clean = `${scheme}://${hostForUrl}${explicitPort ? `:${port}` : ''}${path}`;
   return { secure, host, port, path, username, password, clean };

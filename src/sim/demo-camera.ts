@@ -12,7 +12,7 @@
 import * as net from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
 import type * as dgram from 'node:dgram';
-import { RtspReader, serializeResponse, header, type RtspRequest } from '../rtsp/message';
+import { RtspReader, serializeResponse, header, interleavedFrame, interleavedFrames, type RtspRequest } from '../rtsp/message';
 import { digestChallenge, verifyAuthorization } from '../rtsp/auth';
 import { parseTransport, type TransportSpec } from '../rtsp/transport-header';
 import { buildSenderReportCompound, buildBye } from '../rtcp/build';
@@ -742,7 +742,7 @@ class DemoCameraServer implements DemoCamera {
         }
         let buf = tcpFrames.get(t.rtp);
         if (!buf) {
-          buf = interleaveAll(t.rtp, packets);
+          buf = interleavedFrames(t.rtp, packets);
           tcpFrames.set(t.rtp, buf);
         }
         conn.socket.write(buf);
@@ -789,7 +789,7 @@ class DemoCameraServer implements DemoCamera {
   private sendRtcp(s: Session, track: number, t: TrackTransport, pkt: Buffer): void {
     if (t.kind === 'tcp') {
       const conn = s.conn;
-      if (conn && !conn.closed) conn.socket.write(interleaveAll(t.rtcp, [pkt]));
+      if (conn && !conn.closed) conn.socket.write(interleavedFrame(t.rtcp, pkt));
     } else {
       const pair = track === 0 ? this.udpVideo : this.udpAudio;
       pair?.rtcp.send(pkt, t.rtcpPort, t.host);
@@ -837,22 +837,6 @@ class DemoCameraServer implements DemoCamera {
 function sameHost(a: string, b: string): boolean {
   const norm = (x: string): string => (x.startsWith('::ffff:') ? x.slice(7) : x);
   return norm(a) === norm(b);
-}
-
-/** `$`-framed (RFC 2326 §10.12) packets concatenated into one buffer: one write per frame. */
-function interleaveAll(channel: number, packets: Buffer[]): Buffer {
-  let total = 0;
-  for (const p of packets) total += 4 + p.length;
-  const out = Buffer.allocUnsafe(total);
-  let o = 0;
-  for (const p of packets) {
-    out[o] = 0x24;
-    out[o + 1] = channel;
-    out.writeUInt16BE(p.length, o + 2);
-    p.copy(out, o + 4);
-    o += 4 + p.length;
-  }
-  return out;
 }
 
 function closeDgram(sock: dgram.Socket): Promise<void> {

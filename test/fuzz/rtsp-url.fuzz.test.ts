@@ -23,7 +23,9 @@ describe('fuzz: RTSP URL parser', () => {
       checkUrl(url);
       checkResolve(path, url);
       const r = parseRtspUrl(url);
-      if (r && !/[@?#]/.test(u + p) && !hasControl(path)) {
+      // A '@' in the path after a userinfo reads as the end of a raw password holding '/'
+      // (rtsp/url.ts splitUserinfo), so the host is asserted for '@'-free paths.
+      if (r && !/[@?#]/.test(u + p) && !path.includes('@') && !hasControl(path)) {
         assert.equal(r.host, h);
         assert.equal(r.port, port);
       }

@@ -2,7 +2,9 @@
  * the maxFps gate, the stats payload and the status texts. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactSecrets, splitUrlCredentials } from '../../src/nodes/url-credentials';
+import { splitUrlCredentials } from '../../src/nodes/url-credentials';
+import { parseRtspUrl } from '../../src/rtsp/url';
+import { redactText } from '../../src/rtsp/redact';
 import { cameraOptionsFromFields, parsePortRange } from '../../src/nodes/camera-options';
 import { FrameRateGate } from '../../src/nodes/frame-gate';
 import { statsPayload } from '../../src/nodes/stats-payload';
@@ -25,10 +27,25 @@ describe('splitUrlCredentials', () => {
     assert.deepEqual(splitUrlCredentials(' rtsp://10.0.0.1/a@b '), { url: 'rtsp://10.0.0.1/a@b' });
     assert.deepEqual(splitUrlCredentials('garbage'), { url: 'garbage' });
   });
-  test('redactSecrets removes raw and encoded forms and any URL userinfo', () => {
-    const text = `failed ${SECRET} ${encodeURIComponent(SECRET)} rtsp://u:x@h/p`;
-    const out = redactSecrets(text, [SECRET, undefined, '']);
-    assert.ok(!out.includes(SECRET) && !out.includes(encodeURIComponent(SECRET)) && !out.includes('u:x'), out);
+  test('splits the same URLs the camera layer parses, the same way (a raw "/" in the password)', () => {
+    // The node layer once had its own splitter that accepted this URL while parseRtspUrl
+    // returned null for it: one rule now, in rtsp/url.ts.
+    for (const url of ['rtsp://admin:pa/ss@10.0.0.5:554/stream1', `rtsp://admin:${SECRET}@cam.local/live`, 'rtsp://u@[::1]:8554/x', 'rtsp://10.0.0.1/a@b']) {
+      const split = splitUrlCredentials(url);
+      const parsed = parseRtspUrl(url);
+      assert.ok(parsed, url);
+      assert.equal(split.url, parsed.clean, url);
+      assert.equal(split.username ?? null, parsed.username, url);
+      assert.equal(split.password ?? null, parsed.password, url);
+    }
+  });
+  test('text leaving a node loses raw and encoded secrets, URL userinfo and Authorization values', () => {
+    // The nodes redact with rtsp/redact's redactText; the node layer's own weaker copy
+    // (removed) left `Authorization: Basic …` in place.
+    const basic = Buffer.from(`admin:${SECRET}`).toString('base64');
+    const text = `failed ${SECRET} ${encodeURIComponent(SECRET)} ${encodeURI(SECRET)} rtsp://u:x@h/p\r\nAuthorization: Basic ${basic}\r\nauthorization: Digest username="admin", response="0123abcd"`;
+    const out = redactText(text, [SECRET, undefined, '']);
+    for (const leak of [SECRET, encodeURIComponent(SECRET), encodeURI(SECRET), 'u:x', basic, '0123abcd']) assert.ok(!out.includes(leak), `${leak} in ${out}`);
   });
 });
 

@@ -34,7 +34,11 @@ describe('parseRtspUrl', () => {
     const hash = parseRtspUrl('rtsp://admin:pa#ss@cam/x')!;
     assert.equal(hash.password, 'pa#ss');
     assert.equal(hash.host, 'cam');
-    // malformed escapes kept literally (gortsplib 6fe7a31)
+    // a raw '/' in the password: the userinfo still ends at the last '@' before host[:port]
+    const slash = parseRtspUrl('rtsp://admin:pa/ss@10.0.0.5:554/stream1')!;
+    assert.ok(slash, 'a raw / in the password is accepted (the node layer always split it)');
+    assert.deepEqual([slash.username, slash.password, slash.host, slash.port, slash.path], ['admin', 'pa/ss', '10.0.0.5', 554, '/stream1']);
+    // malformed escapes kept literally: users type passwords with a bare '%'
     assert.equal(parseRtspUrl('rtsp://u:100%pure@cam/x')!.password, '100%pure');
     assert.equal(parseRtspUrl('rtsp://u:a%2@cam/x')!.password, 'a%2');
     assert.equal(lenientDecode('%41%zz%42'), 'A%zzB');
