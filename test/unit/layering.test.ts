@@ -1,0 +1,54 @@
+/**
+ * The layering rule of eslint.config.mjs (part of `npm run lint`) fires on deliberate bad
+ * imports, and stays quiet on the allowed direction. Linted as text under a made-up file
+ * name in each folder, so nothing is written to src/.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ESLint } from 'eslint';
+
+const ROOT = join(__dirname, '..', '..');
+const eslint = new ESLint({ cwd: ROOT });
+
+async function layerErrors(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(ROOT, file) });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-globals').map((m) => m.message);
+}
+
+const BAD: [file: string, code: string][] = [
+  ['src/rtsp/zz-layer-probe.ts', "import { RtspConnection } from '../transport/rtsp-connection';\nexport const x = RtspConnection;\n"],
+  ['src/rtsp/zz-layer-probe.ts', "import type { CameraSession } from '../camera/session';\nexport type X = CameraSession;\n"],
+  ['src/jpeg/zz-layer-probe.ts', "import * as net from 'node:net';\nexport const x = net;\n"],
+  ['src/rtp/zz-layer-probe.ts', "import { setTimeout as later } from 'node:timers';\nexport const x = later;\n"],
+  ['src/rtcp/zz-layer-probe.ts', 'export const t = setInterval(() => undefined, 1000);\n'],
+  ['src/sdp/zz-layer-probe.ts', "import type { NodeAPI } from 'node-red';\nexport type X = NodeAPI;\n"],
+  ['src/transport/zz-layer-probe.ts', "import { CameraSession } from '../camera/session';\nexport const x = CameraSession;\n"],
+  ['src/transport/zz-layer-probe.ts', "import { statusForState } from '../nodes/status';\nexport const x = statusForState;\n"],
+  ['src/camera/zz-layer-probe.ts', "import { statusForState } from '../nodes/status';\nexport const x = statusForState;\n"],
+  ['src/camera/zz-layer-probe.ts', "import { startDemoCamera } from '../sim/demo-camera';\nexport const x = startDemoCamera;\n"],
+  ['src/nodes/zz-layer-probe.ts', "import * as dgram from 'node:dgram';\nexport const x = dgram;\n"],
+  ['src/nodes/lib/zz-layer-probe.ts', "import { startDemoCamera } from '../../sim/demo-camera';\nexport const x = startDemoCamera;\n"],
+  ['src/zz-layer-probe.ts', "import { startDemoCamera } from './sim/demo-camera';\nexport const x = startDemoCamera;\n"],
+  ['src/errors.ts', "import { parseRtspUrl } from './rtsp/url';\nexport const x = parseRtspUrl;\n"],
+];
+
+const GOOD: [file: string, code: string][] = [
+  ['src/transport/zz-layer-probe.ts', "import { RtspReader } from '../rtsp/message';\nexport const x = RtspReader;\n"],
+  ['src/camera/zz-layer-probe.ts', "import { RtspConnection } from '../transport/rtsp-connection';\nexport const x = RtspConnection;\n"],
+  ['src/nodes/zz-layer-probe.ts', "import { openCamera } from '../camera/open';\nexport const x = openCamera;\n"],
+  ['src/cli.ts', "import { startDemoCamera } from './sim/demo-camera';\nexport const x = startDemoCamera;\n"],
+];
+
+describe('layering rule (eslint no-restricted-imports per folder)', () => {
+  test('every upward or sideways import is an error', async () => {
+    for (const [file, code] of BAD) {
+      const errors = await layerErrors(file, code);
+      assert.equal(errors.length, 1, `${file}: ${code.split('\n')[0]} should be refused, got ${JSON.stringify(errors)}`);
+    }
+  });
+
+  test('imports downwards pass', async () => {
+    for (const [file, code] of GOOD) assert.deepEqual(await layerErrors(file, code), [], `${file}: ${code.split('\n')[0]}`);
+  });
+});
