@@ -1,6 +1,6 @@
 /**
  * `npm run bench` entry (node --import tsx bench/run.ts [--quick|--full] [--only B1,B2,...]
- * [--runs N] [--b5-minutes M] [--report-only]). Runs the benchmarks of issue 8 side by side in one run and writes
+ * [--runs N] [--b5-minutes M] [--report-only]). Runs the benchmarks side by side in one run and writes
  * bench/results/latest.json, latest.md and cpu-vs-streams.svg. --quick (default) keeps B3 to
  * N ≤ 64 and the B5 long run to 1 min; --full runs N up to 256 and the 10-minute B5 run.
  * Also writes bench/README-figures.md (the block the README quotes).

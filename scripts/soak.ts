@@ -1,5 +1,5 @@
 /**
- * Soak test (issue 7): stream from the demo camera under packet loss for N minutes and print
+ * Soak test: stream from the demo camera under packet loss for N minutes and print
  * the client's RSS and heap every minute, then the RSS/heap slope after warm-up.
  *
  *   npm run soak -- --minutes 10 [--loss 1] [--transport udp|tcp] [--fps 15] [--width 640 --height 480]

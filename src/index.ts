@@ -15,8 +15,8 @@ import type { DemoCamera, DemoCameraOptions } from './sim/demo-camera';
 
 /**
  * The built-in demo camera (src/sim). Its module (JPEG encoder, test pattern, RTSP server) loads
- * on the first call, so `require`-ing the library for cameras does not pay for it (issue 8:
- * start-up CPU counts in every process).
+ * on the first call, so `require`-ing the library for cameras does not pay for it (start-up
+ * CPU counts in every process).
  */
 export function startDemoCamera(opts: DemoCameraOptions = {}): Promise<DemoCamera> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

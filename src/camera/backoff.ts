@@ -2,7 +2,7 @@
  * Reconnect delays for one camera. Exponential with jitter so that a fleet of cameras that
  * dropped together does not reconnect in lock-step; reset once a connection has been healthy
  * long enough; authentication failures back off much harder because every attempt with a
- * wrong password can count towards an account lockout on the camera (notes §2 pitfall 12).
+ * wrong password can count towards an account lockout on the camera.
  */
 export interface BackoffOptions {
   /** first delay, default 1000 ms */

@@ -211,8 +211,8 @@ async function setupUdp(host: HandshakeHost, a: Attempt, conn: RtspConnection, t
   if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res);
   const spec = replyTransport(res);
   if (spec && (spec.interleaved !== undefined || spec.protocol.endsWith('/TCP'))) {
-    // The server insists on TCP: switch on a fresh connection (a SETUP over UDP after an
-    // interleaved one on the same connection confuses some servers).
+    // The server insists on TCP: switch on a fresh connection (after a switch from UDP some
+    // cameras want a new DESCRIBE before SETUP; a whole new handshake is safest).
     if (host.mode === 'auto') throw new FallbackToTcp('the camera answered a UDP SETUP with TCP');
     throw new CameraError('unsupported transport', 'the camera answered a UDP SETUP with TCP');
   }

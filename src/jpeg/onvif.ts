@@ -4,7 +4,7 @@
  * marker segments (SOF, DQT, DHT, DRI, SOS, ...). ONVIF devices use it for sizes above the
  * 2040-pixel limit of RFC 2435's 8-bit block counts.
  *
- * Only the frame size is taken from it here (notes §1.8 "at minimum"); tables keep coming
+ * Only the frame size is taken from it here (what receivers need to go above 2040 pixels); tables keep coming
  * from the RFC 2435 headers. Never throws.
  */
 

@@ -48,7 +48,8 @@ const K2_CHROMA_NATURAL = [
  * RFC 2435 Appendix A scaling of one base table, emitted in ZIG-ZAG order.
  * The RFC's sample code indexes the natural-order base with the output index, which
  * contradicts its own §4.2 ("tables are in zig-zag order") — a known erratum; GStreamer's
- * jpegenc tables on the wire match the zig-zag reading (notes §1.3, measured).
+ * jpegenc tables on the wire match the zig-zag reading (measured against its captures in
+ * test/fixtures/vectors).
  */
 function scaleTable(baseNatural: readonly number[], q: number): Uint8Array {
   const factor = Math.min(Math.max(q, 1), 99);

@@ -1,7 +1,8 @@
 /**
  * Shared plumbing of the nodes that use an `rtsp-camera`: find the config node, report
  * camera failures so Catch nodes see them (a source node must pass a message object to
- * node.error for that, notes §2.4), and do not repeat the same failure on every retry.
+ * node.error for that: Catch nodes ignore errors reported without one), and do not repeat
+ * the same failure on every retry.
  */
 import type { Node, NodeAPI } from 'node-red';
 import { CameraError, type CameraErrorReason } from '../errors';

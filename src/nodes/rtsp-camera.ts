@@ -219,7 +219,7 @@ export = function (RED: NodeAPI): void {
     };
     node.currentStatus = () => status;
 
-    // (removed, done): two declared parameters, so Node-RED passes `done` (notes §2.4)
+    // (removed, done): Node-RED passes `done` only to handlers that declare two parameters
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
       clearGrace();

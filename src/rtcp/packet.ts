@@ -2,7 +2,7 @@
  * RTCP compound packet parser (RFC 3550 §6.4–6.7, validity checks of A.2).
  *
  * Pure function over a Buffer: never throws, never reads outside the buffer. Leniency choices
- * (each one seen from real senders, see notes §2.4):
+ * (each one seen from real senders):
  * - every packet of the compound is parsed, advancing by (length + 1) · 4;
  * - a packet whose body is malformed is dropped and `error` is set, but packets before it are
  *   kept, and since its length field still frames it, parsing continues after it;

@@ -388,7 +388,7 @@ export class RtspReader {
       let seen: number | null = null;
       for (const raw of cl) {
         const v = raw.trim();
-        // Digits only: rejects negative, fractional, hex and empty values (gortsplib 5859c9c crashed on -1).
+        // Digits only: rejects negative, fractional, hex and empty values (another client's parser crashed on -1).
         if (!LONG_DECIMAL.test(v)) return this.fail(`RTSP Content-Length is not a valid number: "${v.slice(0, 40)}"`);
         const num = Number(v);
         if (num > this.limits.body) {

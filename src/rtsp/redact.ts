@@ -1,6 +1,6 @@
 /**
  * Removing credentials from text before it reaches a log, a node status or an error message
- * (see notes §4.3: FFmpeg and yellowstone leak them; Frigate masks them).
+ * (other RTSP clients have leaked them into logs this way).
  */
 
 const MASK = '***';

@@ -1,7 +1,7 @@
 /**
  * RTSP header values with structure: Transport (RFC 2326 §12.39), Session (§12.37),
  * RTP-Info (§12.33) and Public (§12.28). Parsers are tolerant of the quirks real cameras send
- * (notes §2 pitfall 22: `ssrc=` with leading spaces, a single `server_port`, empty `source=`,
+ * (`ssrc=` with leading spaces (Hikvision, Dahua), a single `server_port`, empty `source=`,
  * quoted `mode`, no `/TCP` on an interleaved reply) and never throw.
  */
 
@@ -106,7 +106,7 @@ const pair = (p: [number, number]): string => `${p[0]}-${p[1]}`;
 
 /**
  * Format one Transport alternative. `mode` is written only when set: a play SETUP should leave
- * it out (gortsplib c9bf79f: some servers reject it).
+ * it out: some servers reject a SETUP that carries it.
  */
 export function formatTransport(spec: TransportSpec): string {
   const parts = [spec.protocol];

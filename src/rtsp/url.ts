@@ -172,7 +172,7 @@ export interface ResolveOptions {
  * expect rather than RFC 3986 style: '*' or empty → the base itself; absolute `scheme://` →
  * as is; `/path` → on the base's host; anything else → base + exactly one '/' + control
  * (RFC 3986 would drop the last base segment: `trackID=1` against `rtsp://h/stream` would
- * give `rtsp://h/trackID=1`, wrong for most cameras — notes §2 pitfall 17).
+ * give `rtsp://h/trackID=1`, wrong for most cameras: they expect string append).
  */
 export function resolveControl(control: string | undefined, base: string, options?: ResolveOptions): string {
   const ctl = (control ?? '').trim();
@@ -210,7 +210,7 @@ export function keepConnectionHost(control: string, connectionUrl: string): stri
 }
 
 /**
- * The base URL for resolving controls (RFC 2326 §C.1.1, notes §6): Content-Base, else
+ * The base URL for resolving controls (RFC 2326 §C.1.1): Content-Base, else
  * Content-Location, else the request URL. Path-only (`/x`) and schemeless (`host/x`) header
  * values are repaired against the request URL. The session-level `a=control` is applied later
  * by the SDP parser.

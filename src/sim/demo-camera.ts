@@ -1,7 +1,7 @@
 /**
  * The built-in demo camera: a small RTSP/1.0 server (RFC 2326) streaming Motion-JPEG over
  * RTP (RFC 3550, RFC 2435) with RTCP sender reports, modeled on what GStreamer's
- * rtsp-server sends (notes/peers.md §1). Used by `npm start`, by tests as a fault-injecting
+ * rtsp-server sends, so that tests against it carry over to real servers. Used by `npm start`, by tests as a fault-injecting
  * server, and by benchmarks (replay mode).
  *
  * One shared media source feeds every session (like a camera): same SSRC, sequence numbers

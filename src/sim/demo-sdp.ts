@@ -1,6 +1,6 @@
 /**
  * SDP for the demo camera's DESCRIBE answer (RFC 4566), laid out like GStreamer's
- * rtsp-server (notes/peers.md §1): session-level a=control:* and a=range, one m= line per
+ * rtsp-server: session-level a=control:* and a=range, one m= line per
  * track with a relative a=control:stream=N resolved against Content-Base.
  */
 

@@ -1,7 +1,7 @@
 /**
  * Monotonic milliseconds for arrival times, timeouts and rates. `process.hrtime` is part of
  * Node's bootstrap, whereas `performance` loads the perf_hooks modules (≈1.5 ms and heap at
- * start-up, issue 8). The receive path reads it once per socket read, not once per packet.
+ * start-up, in every process that requires the library). The receive path reads it once per socket read, not once per packet.
  */
 export function monotonicMs(): number {
   const t = process.hrtime();

@@ -1,8 +1,9 @@
 /**
  * RTP/RTCP interleaved on the RTSP connection (RFC 2326 §10.12): `$`, channel, 16-bit length.
  * Channels are the ones the server put in its Transport reply (they may differ from what we
- * asked, notes scenario 26); RTCP travels on the odd channel of each pair in both directions.
- * Data on a channel nobody set up, or before PLAY was sent, is counted and dropped (pitfall 27).
+ * asked for); RTCP travels on the odd channel of each pair in both directions. Data on a
+ * channel nobody set up, or before PLAY was sent, is counted and dropped: some cameras send
+ * RTP before the PLAY reply, and stale sessions of some servers keep writing on old channels.
  */
 
 /**

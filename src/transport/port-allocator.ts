@@ -2,7 +2,7 @@
  * UDP port pairs for RTP/RTCP. RFC 3550 §11: RTP on an even port, RTCP on the next (odd)
  * one. Many cameras in one process (and other programs) compete for ports, so a pair is
  * bound atomically from a configurable range, starting at a random even offset and moving
- * on when either port is taken (EADDRINUSE); exhaustion is a clear error (notes §2 pitfall 34).
+ * on when either port is taken (EADDRINUSE); exhaustion is a clear error (fixed base ports collide once many cameras run).
  */
 import * as dgram from 'node:dgram';
 import { CameraError } from '../errors';

@@ -15,7 +15,7 @@ import { monotonicMs } from './clock';
 import { ReadSlab } from './read-slab';
 
 // node:tls (rtsps only) and ./auth (node:crypto, only after a 401) load on first use: most
-// cameras need neither, and loading them costs start-up CPU in every process (issue 8).
+// cameras need neither, and loading them costs start-up CPU in every process that requires the library.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const loadTls = (): typeof tlsModule => require('node:tls') as typeof tlsModule;
 const loadAuth = (): typeof import('../rtsp/auth') => require('../rtsp/auth') as typeof import('../rtsp/auth');
@@ -73,13 +73,14 @@ interface Pending {
   settled?: Promise<void>;
 }
 
-/** Every value of a header (a 401 may carry several WWW-Authenticate lines, pitfall 8). */
+/** Every value of a header (a 401 may carry several WWW-Authenticate lines: Hikvision sends Digest then Basic). */
 export function headerValues(h: Headers, name: string): string[] {
   return h.get(name.toLowerCase()) ?? [];
 }
 
 /**
- * Keep-alive period from the Session timeout (notes §6): min(timeout − 5 s, 30 s); for very
+ * Keep-alive period from the Session timeout: min(timeout − 5 s, 30 s), capped because NAT
+ * boxes may forget the connection sooner; for very
  * short timeouts 80 % of it, never below 500 ms.
  */
 export function keepAliveIntervalMs(timeoutSec: number | null | undefined): number {
@@ -118,7 +119,7 @@ export class RtspConnection {
   private keepAliveMethod: 'GET_PARAMETER' | 'OPTIONS' = 'OPTIONS';
   private keepAliveUri = '';
 
-  /** without any `;timeout=` (pitfall 5) */
+  /** without any `;timeout=`: some servers answer 454 when it is echoed back */
   sessionId: string | null = null;
   sessionTimeoutSec: number | null = null;
   /** methods from the OPTIONS Public header, null until seen */
@@ -191,7 +192,7 @@ export class RtspConnection {
           host: opts.host,
           port: opts.port,
           servername: net.isIP(opts.host) ? undefined : opts.host,
-          // Verification stays on by default (notes §4.8); pinning or allow-self-signed replace it with our own check.
+          // Verification stays on by default; pinning or allow-self-signed replace it with our own check.
           rejectUnauthorized: !lenient,
         });
         socket = t;
@@ -246,8 +247,9 @@ export class RtspConnection {
 
   /**
    * Sends a request and resolves with the final response. A 401 re-runs authentication
-   * (also mid-session, pitfall 4) at most twice (one normal retry plus one stale nonce);
-   * after that, or without credentials, it rejects with 'auth failed' (pitfall 12).
+   * (also mid-session: some cameras challenge a keep-alive with a new nonce) at most twice
+   * (one normal retry plus one stale nonce); after that, or without credentials, it rejects
+   * with 'auth failed' rather than retrying into an account lockout.
    */
   async request(method: string, uri: string, headers: [string, string][] = [], options: RequestOptions = {}): Promise<RtspResponse> {
     let retries = 0;
@@ -312,7 +314,7 @@ export class RtspConnection {
     const oldest = this.pending.values().next().value as Pending | undefined;
     if (!p) {
       if (res.cseq === null) p = oldest; // no CSeq: the oldest outstanding request (live555)
-      // Some cameras answer a refused keep-alive with the previous CSeq (notes pitfall 2):
+      // Some cameras answer a refused keep-alive with the previous CSeq:
       // attribute an error reply with an unknown CSeq to an outstanding keep-alive.
       else if (oldest?.keepAlive && res.statusCode >= 400) p = oldest;
     }
@@ -337,7 +339,7 @@ export class RtspConnection {
     p.resolve(res);
   }
 
-  /** Requests from the server (pitfall 29): answer, never crash. */
+  /** Requests from the server (some cameras send OPTIONS or SET_PARAMETER): answer, never crash. */
   private onServerRequest(req: RtspRequest): void {
     if (this.closed) return;
     const headers: [string, string][] = [];
@@ -359,8 +361,9 @@ export class RtspConnection {
   }
 
   /**
-   * Keep-alives to the aggregate URL (pitfall 6) with the Session header. GET_PARAMETER when
-   * the OPTIONS Public header lists it, else OPTIONS (pitfall 2); a refused keep-alive
+   * Keep-alives to the aggregate URL (some cameras answer nothing else) with the Session
+   * header. GET_PARAMETER when the OPTIONS Public header lists it, else OPTIONS (some cameras
+   * lack GET_PARAMETER or never answer it); a refused keep-alive
    * switches to OPTIONS; replies are not awaited by anyone, so a silent camera stalls nothing.
    */
   startKeepAlive(uri: string, method?: 'GET_PARAMETER' | 'OPTIONS'): void {
@@ -392,7 +395,7 @@ export class RtspConnection {
       }
     }, (err: CameraError) => {
       if (err.reason === 'auth failed') this.opts.onKeepAliveFailure?.(err);
-      else if (err.reason === 'timeout') this.log('debug', `${method} keep-alive unanswered`); // pitfall 3
+      else if (err.reason === 'timeout') this.log('debug', `${method} keep-alive unanswered`); // some cameras never answer keep-alives
     });
   }
 

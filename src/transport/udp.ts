@@ -1,9 +1,9 @@
 /**
  * RTP/RTCP over UDP for one track (RFC 3550 §11, RFC 2326 §12.39). Packets are accepted only
  * from the server's address, and from its announced ports when it announced them: anything
- * else on the LAN could otherwise inject images into automations (notes §4.7). Before PLAY we
- * send one empty RTP and one RR packet to the server ports so that NAT/firewall state exists
- * for the returning media (pitfall 26).
+ * else on the LAN could otherwise inject images into automations. Before PLAY we send one
+ * empty RTP and one RR packet to the server ports so that NAT/firewall state exists for the
+ * returning media (NAT drops inbound RTP otherwise).
  */
 import * as dgram from 'node:dgram';
 import { CameraError } from '../errors';
@@ -62,7 +62,7 @@ export class UdpTrackTransport {
       if ((rtcpPort !== -1 && rinfo.port !== rtcpPort) || !fromServer(rinfo.address)) { this.rejected++; return; }
       sink.onRtcp(msg);
     });
-    // A socket error must never take the process down (notes §4.9); send errors are transient.
+    // A socket error must never take the process (Node-RED) down; send errors are transient.
     pair.rtp.on('error', () => undefined);
     pair.rtcp.on('error', () => undefined);
   }
@@ -110,7 +110,7 @@ function bindShared(type: 'udp4' | 'udp6', port: number): Promise<dgram.Socket> 
 
 /**
  * Multicast (RFC 2326 §12.39 destination/port): bind the announced ports (shared, other
- * receivers may be on this host) and join only the announced group (notes §4.7).
+ * receivers may be on this host) and join only the announced group.
  */
 export async function openMulticastPair(group: string, rtpPort: number, rtcpPort: number, recvBufferSize = DEFAULT_RECV_BUFFER): Promise<UdpPair> {
   const type = group.includes(':') ? 'udp6' : 'udp4';

@@ -1,5 +1,5 @@
 /**
- * Seeded, deterministic mutation engine for the fuzz suite (issue 7).
+ * Seeded, deterministic mutation engine for the fuzz suite.
  *
  * Cheap on purpose: the bulk loops run hundreds of thousands of cases per parser on a 2-core
  * machine, so a mutation is a handful of byte operations on one copy of the seed, not a

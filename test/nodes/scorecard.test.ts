@@ -1,6 +1,6 @@
 /**
  * A local stand-in for the Flow Library scorecard (`node-red-dev validate`, which needs the
- * catalogue host and so cannot run offline; notes §2.5): P01, P03-P07, N02, D01 and the
+ * catalogue host and so cannot run offline): P01, P03-P07, N02, D01 and the
  * editor rules (registerType's category, color, icon, inputs, outputs and the defaults /
  * credentials keys must be inline literals, found in <script type="text/javascript">).
  * N01 (types unique in the catalogue), D02 and D03 need the network and are not checked.

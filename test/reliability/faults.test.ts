@@ -1,5 +1,5 @@
 /**
- * Fault matrix (issue 7): the demo camera's fault switches, one test each. For every fault:
+ * Fault matrix: the demo camera's fault switches, one test each. For every fault:
  * every emitted JPEG decodes (djpeg), frames lost to the fault are counted in
  * stats.framesDropped (emitted + dropped accounts for every frame the camera sent), the
  * state/reason tells the truth, and streaming resumes within the backoff bound once the

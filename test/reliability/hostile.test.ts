@@ -1,5 +1,5 @@
 /**
- * Hostile servers (issue 7): each misbehaviour against a CameraSession, checking that memory
+ * Hostile servers: each misbehaviour against a CameraSession, checking that memory
  * stays bounded (peak heap and ArrayBuffer growth sampled every 10 ms during the exchange,
  * bound stated per case), the error is clear (reason + message), the reconnect policy is
  * applied (a later attempt after the announced retryInMs), and nothing throws out of the

@@ -1,5 +1,5 @@
 /**
- * Leaks (issue 7): 200 deploy/redeploy cycles of a Node-RED flow with two cameras (one TCP,
+ * Leaks: 200 deploy/redeploy cycles of a Node-RED flow with two cameras (one TCP,
  * one UDP) and 1,000 open/close cycles of CameraSession. Afterwards the process's handles
  * (sockets, UDP sockets, timers: process.getActiveResourcesInfo()), the cameras' sessions and
  * UDP ports, and the heap after a full GC must be back to the baseline taken after warm-up.

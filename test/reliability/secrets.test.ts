@@ -1,5 +1,5 @@
 /**
- * Secrets (issue 7): every failure path runs with the password `S3cr3t:p@ss/word%`, and all
+ * Secrets: every failure path runs with the password `S3cr3t:p@ss/word%`, and all
  * that a user or log collector could see is scanned for it — library logger output (debug
  * included), error messages, state reasons, Node-RED node status/log/warn/error, Catch
  * messages, the flow JSON the admin API exports, and the CLI's stdout/stderr. The password

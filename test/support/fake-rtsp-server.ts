@@ -1,5 +1,5 @@
 /**
- * A scriptable fake RTSP server for exact-request checks (notes §5.1: gortsplib style). It
+ * A scriptable fake RTSP server for exact-request checks (the byte-exact style of gortsplib's tests). It
  * listens on 127.0.0.1 port 0, parses each request with its own small parser (independent of
  * src/rtsp/message.ts so the two can check each other), records it, and hands it to the
  * test's handler, which answers with `reply`, sends interleaved frames, or misbehaves.

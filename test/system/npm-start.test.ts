@@ -1,5 +1,5 @@
 /**
- * Issue 5 proof: `npm start` (scripts/start.mjs) brings up the demo camera and Node-RED with
+ * `npm start` (scripts/start.mjs) brings up the demo camera and Node-RED with
  * the demo flow; frames flow through the runtime (the flow's file sink keeps rewriting
  * latest.jpg, which must decode); Ctrl-C stops everything and leaves no process behind.
  */

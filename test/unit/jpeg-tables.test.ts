@@ -10,7 +10,7 @@ const VEC = join(__dirname, '..', 'fixtures', 'vectors');
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
 
 describe('RFC 2435 Appendix A tables', () => {
-  test('reference rows (notes §1.3), zig-zag order', () => {
+  test('reference rows (as GStreamer jpegenc writes them), zig-zag order', () => {
     const rows: [number, string, string][] = [
       [1, 'ffffffffffffffff', 'ffffffffffffffff'],
       [10, '50373c463c325046', '555a5a786978eb82'],
@@ -72,7 +72,7 @@ describe('JPEG header (Appendix B), GStreamer 1.22 layout', () => {
       const info = parseBaselineJpeg(ref);
       const h = makeJpegHeader({ type, width: 320, height: 240, luma: info.tables[0], chroma: info.tables[1], restartInterval: dri });
       assert.equal(h.length, jpegHeaderLength({ type, width: 320, height: 240, luma: info.tables[0], chroma: info.tables[1], restartInterval: dri }));
-      assert.equal(h.length, dri ? 611 : 605, 'notes §1.4 header size');
+      assert.equal(h.length, dri ? 611 : 605, 'header size of GStreamer rtpjpegdepay');
       assert.ok(ref.subarray(0, h.length).equals(h));
     });
   }

@@ -81,7 +81,7 @@ describe('parseRtspUrl', () => {
   });
 });
 
-describe('control URLs (RFC 2326 §C.1.1, notes §6)', () => {
+describe('control URLs (RFC 2326 §C.1.1)', () => {
   test('Content-Base with and without trailing slash', () => {
     assert.equal(resolveControl('stream=0', 'rtsp://127.0.0.1:18580/cam/'), 'rtsp://127.0.0.1:18580/cam/stream=0');
     assert.equal(resolveControl('stream=0', 'rtsp://h/cam'), 'rtsp://h/cam/stream=0');

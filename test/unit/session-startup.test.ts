@@ -31,7 +31,7 @@ function loadedByIndex(): { builtins: string[]; files: string[]; asked: string[]
   return JSON.parse(out) as { builtins: string[]; files: string[]; asked: string[] };
 }
 
-describe('library start-up (issue 8: start-up CPU counts in every process)', () => {
+describe('library start-up (start-up CPU counts in every process)', () => {
   test('require() loads neither the demo camera, nor auth/crypto, nor tls, nor perf_hooks', () => {
     const { builtins, files, asked } = loadedByIndex();
     assert.ok(asked.includes('net'), 'the hook sees our requires');
