@@ -7,9 +7,9 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import type { CameraErrorReason } from '../errors';
-import type { CameraUser } from './camera-contract';
-import { findCamera, ErrorReporter } from './camera-user';
-import { statsPayload, type RtcpStatsPayload, type Sample } from './stats-payload';
+import type { CameraUser } from './lib/camera-contract';
+import { findCamera, ErrorReporter } from './lib/camera-user';
+import { statsPayload, type RtcpStatsPayload, type Sample } from './lib/stats-payload';
 
 interface RtcpStatsDef extends NodeDef {
   camera?: string | undefined;

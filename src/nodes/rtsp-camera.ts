@@ -12,11 +12,11 @@ import { openCamera } from '../camera/open';
 import type { CameraSession } from '../camera/session';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../camera/types';
 import { CameraError, type CameraErrorReason } from '../errors';
-import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE_TEXT, parseTransport, type CameraFields } from './camera-options';
-import type { CameraCredentials, CameraDef, CameraStats, CameraUser, RtspCameraNode, SharedFrame } from './camera-contract';
-import { testConnection } from './connection-test';
-import { playingStatus, statusForState } from './status';
-import { splitUrlCredentials } from './url-credentials';
+import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE_TEXT, parseTransport, type CameraFields } from './lib/camera-options';
+import type { CameraCredentials, CameraDef, CameraStats, CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
+import { testConnection } from './lib/connection-test';
+import { playingStatus, statusForState } from './lib/status';
+import { splitUrlCredentials } from './lib/url-credentials';
 import { redactText } from '../rtsp/redact';
 
 interface CameraSettings {

@@ -9,9 +9,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { FrameInfo } from '../camera/types';
 import type { CameraErrorReason } from '../errors';
-import { findCamera, ErrorReporter } from './camera-user';
-import { FrameRateGate } from './frame-gate';
-import type { CameraUser, SharedFrame } from './camera-contract';
+import { findCamera, ErrorReporter } from './lib/camera-user';
+import { FrameRateGate } from './lib/frame-gate';
+import type { CameraUser, SharedFrame } from './lib/camera-contract';
 
 interface MjpegInDef extends NodeDef {
   camera?: string | undefined;

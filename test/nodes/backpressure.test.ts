@@ -11,7 +11,7 @@ import type { NodeMessage } from 'node-red';
 import { helper, until, type FlowNode } from '../support/node-red-helper';
 import cameraNode from '../../src/nodes/rtsp-camera';
 import mjpegInNode from '../../src/nodes/rtsp-mjpeg-in';
-import type { RtspCameraNode } from '../../src/nodes/camera-contract';
+import type { RtspCameraNode } from '../../src/nodes/lib/camera-contract';
 
 const root = join(__dirname, '..', '..');
 let child: ChildProcess | null = null;

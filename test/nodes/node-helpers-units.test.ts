@@ -2,14 +2,14 @@
  * the maxFps gate, the stats payload and the status texts. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitUrlCredentials } from '../../src/nodes/url-credentials';
+import { splitUrlCredentials } from '../../src/nodes/lib/url-credentials';
 import { parseRtspUrl } from '../../src/rtsp/url';
 import { redactText } from '../../src/rtsp/redact';
-import { cameraOptionsFromFields, parsePortRange } from '../../src/nodes/camera-options';
-import { FrameRateGate } from '../../src/nodes/frame-gate';
-import { statsPayload } from '../../src/nodes/stats-payload';
-import { statusForState } from '../../src/nodes/status';
-import type { CameraStats } from '../../src/nodes/camera-contract';
+import { cameraOptionsFromFields, parsePortRange } from '../../src/nodes/lib/camera-options';
+import { FrameRateGate } from '../../src/nodes/lib/frame-gate';
+import { statsPayload } from '../../src/nodes/lib/stats-payload';
+import { statusForState } from '../../src/nodes/lib/status';
+import type { CameraStats } from '../../src/nodes/lib/camera-contract';
 
 const SECRET = 'S3cr3t:p@ss/word%';
 

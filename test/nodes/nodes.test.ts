@@ -14,7 +14,7 @@ import mjpegInNode from '../../src/nodes/rtsp-mjpeg-in';
 import rtcpStatsNode from '../../src/nodes/rtcp-stats';
 import { startDemoCamera, type DemoCamera, type DemoCameraOptions } from '../../src/sim/demo-camera';
 import type { FrameInfo } from '../../src/camera/types';
-import type { RtspCameraNode } from '../../src/nodes/camera-contract';
+import type { RtspCameraNode } from '../../src/nodes/lib/camera-contract';
 
 const NODES = [cameraNode, mjpegInNode, rtcpStatsNode];
 const SECRET = 'S3cr3t:p@ss/word%';

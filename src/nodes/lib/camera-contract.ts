@@ -3,8 +3,8 @@
  * to receive its events). Kept apart from the node modules because those use `export =`.
  */
 import type { Node, NodeDef, NodeStatus } from 'node-red';
-import type { FrameInfo, StatsReport } from '../camera/types';
-import type { CameraErrorReason } from '../errors';
+import type { FrameInfo, StatsReport } from '../../camera/types';
+import type { CameraErrorReason } from '../../errors';
 import type { CameraFields } from './camera-options';
 
 export interface CameraCredentials {

@@ -3,10 +3,10 @@
  * complete frame, close it, and summarise. Failures come back as the short reason plus the
  * (already redacted) message; the caller redacts once more before the text leaves.
  */
-import { openCamera } from '../camera/open';
-import type { CameraSession } from '../camera/session';
-import type { CameraOptions, FrameInfo, StatsReport, TrackInfo } from '../camera/types';
-import { CameraError } from '../errors';
+import { openCamera } from '../../camera/open';
+import type { CameraSession } from '../../camera/session';
+import type { CameraOptions, FrameInfo, StatsReport, TrackInfo } from '../../camera/types';
+import { CameraError } from '../../errors';
 
 export interface ConnectionTestOk {
   ok: true;

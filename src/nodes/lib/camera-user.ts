@@ -5,7 +5,7 @@
  * the same failure on every retry.
  */
 import type { Node, NodeAPI } from 'node-red';
-import { CameraError, type CameraErrorReason } from '../errors';
+import { CameraError, type CameraErrorReason } from '../../errors';
 import type { RtspCameraNode } from './camera-contract';
 
 export function findCamera(RED: NodeAPI, node: Node, id: string | undefined): RtspCameraNode | null {

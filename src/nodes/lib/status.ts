@@ -5,7 +5,7 @@
  * only from the state, the short error reason and numbers.
  */
 import type { NodeStatus } from 'node-red';
-import type { StateChange, StatsReport } from '../camera/types';
+import type { StateChange, StatsReport } from '../../camera/types';
 
 export function statusForState(change: StateChange, stats: StatsReport | null): NodeStatus {
   switch (change.state) {

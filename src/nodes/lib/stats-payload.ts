@@ -2,7 +2,7 @@
  * The `rtcp stats` payload: the contract's fields (ARCHITECTURE.md) from the session's
  * cumulative counters, with fps and bitrate computed over the caller's own interval.
  */
-import type { StatsReport } from '../camera/types';
+import type { StatsReport } from '../../camera/types';
 import type { CameraStats } from './camera-contract';
 
 /** The contract's fields, exactly as the session reports them, plus the node-side drops. */

@@ -6,7 +6,7 @@
  * through (flows edited by hand, imported, set by the admin API). The split itself is
  * rtsp/url.ts's, the same rule the camera layer parses URLs with.
  */
-import { decodeUserinfo, splitUserinfo } from '../rtsp/url';
+import { decodeUserinfo, splitUserinfo } from '../../rtsp/url';
 
 export interface SplitUrl {
   /** the URL without userinfo */
