@@ -3,18 +3,17 @@
  * it. The shape follows core MQTT's broker node: users register and deregister; the session
  * opens with the first user and is torn down (RTSP TEARDOWN, via session.close()) when the
  * last user is removed or the config node itself closes. Config nodes have no visible
- * status, so state changes are pushed to every user node. Also serves the editor's
- * "Test connection" button (POST /rtsp-camera/test).
+ * status, so state changes are pushed to every user node. Registers the editor's
+ * "Test connection" route (lib/connection-test.ts).
  */
 import type { NodeAPI, NodeStatus } from 'node-red';
-import type { Request, Response } from 'express';
 import { openCamera } from '../camera/open';
 import type { CameraSession } from '../camera/session';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../camera/types';
 import { CameraError, type CameraErrorReason } from '../errors';
-import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE_TEXT, parseTransport, type CameraFields } from './lib/camera-options';
+import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE_TEXT } from './lib/camera-options';
 import type { CameraCredentials, CameraDef, CameraStats, CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { testConnection } from './lib/connection-test';
+import { registerConnectionTestRoute } from './lib/connection-test';
 import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
 import { redactText } from '../rtsp/redact';
@@ -29,8 +28,6 @@ interface CameraSettings {
 const LAST_USER_GRACE_MS = 3000;
 /** close() of a session must finish well inside Node-RED's 15 s close timeout */
 const CLOSE_TIMEOUT_MS = 8000;
-const MAX_PARALLEL_TESTS = 2;
-const PASSWORD_PLACEHOLDER = '__PWRD__';
 
 function emptyStats(state: StateChange['state']): StatsReport {
   return {
@@ -241,47 +238,5 @@ export = function (RED: NodeAPI): void {
     },
   });
 
-  let runningTests = 0;
-  RED.httpAdmin.post('/rtsp-camera/test', RED.auth.needsPermission('rtsp-camera.write'), (req: Request, res: Response) => {
-    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
-    const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-    const split = splitUrlCredentials(str(body.url));
-    let username = str(body.username) || split.username || '';
-    let password = str(body.password);
-    if (password === PASSWORD_PLACEHOLDER) {
-      // the editor never receives a stored password; it sends this placeholder instead
-      const stored = str(body.id) ? (RED.nodes.getCredentials(str(body.id)) as CameraCredentials | undefined) : undefined;
-      password = stored?.password ?? '';
-      if (!username) username = stored?.username ?? '';
-    }
-    if (!password && split.password) password = split.password;
-    const redact = (t: string): string => redactText(t, [password, split.password]);
-    if (!/^rtsps?:\/\/[^/\s]+/i.test(split.url)) {
-      res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path' });
-      return;
-    }
-    if (runningTests >= MAX_PARALLEL_TESTS) {
-      res.status(429).json({ ok: false, reason: 'busy', message: 'another connection test is still running' });
-      return;
-    }
-    runningTests++;
-    const fields: CameraFields = { ...(body as CameraFields), transport: parseTransport(body.transport) };
-    const options: CameraOptions = {
-      ...cameraOptionsFromFields(fields, portRangeSetting()),
-      username: username || undefined,
-      password: password || undefined,
-    };
-    const timeout = Number(settings.rtspCameraTestTimeout);
-    testConnection(split.url, options, Number.isFinite(timeout) && timeout > 0 ? timeout : 10000)
-      .then((result) => {
-        if (result.ok) res.json(result);
-        else res.json({ ok: false, reason: result.reason, message: redact(result.message) });
-      })
-      .catch((err: unknown) => {
-        res.status(500).json({ ok: false, reason: 'protocol error', message: redact(String(err)) });
-      })
-      .finally(() => {
-        runningTests--;
-      });
-  });
+  registerConnectionTestRoute(RED, portRangeSetting, () => Number(settings.rtspCameraTestTimeout));
 };

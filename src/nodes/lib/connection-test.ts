@@ -1,12 +1,23 @@
 /**
- * The editor's "Test connection" button: open a session, wait for the track list and one
- * complete frame, close it, and summarise. Failures come back as the short reason plus the
- * (already redacted) message; the caller redacts once more before the text leaves.
+ * The editor's "Test connection" button (POST /rtsp-camera/test): open a session, wait for
+ * the track list and one complete frame, close it, and summarise. Failures come back as the
+ * short reason plus the (already redacted) message; the route redacts once more before the
+ * text leaves. At most MAX_PARALLEL_TESTS run at once.
  */
+import type { NodeAPI } from 'node-red';
+import type { Request, Response } from 'express';
 import { openCamera } from '../../camera/open';
 import type { CameraSession } from '../../camera/session';
 import type { CameraOptions, FrameInfo, StatsReport, TrackInfo } from '../../camera/types';
 import { CameraError } from '../../errors';
+import { redactText } from '../../rtsp/redact';
+import type { CameraCredentials } from './camera-contract';
+import { cameraOptionsFromFields, parseTransport, type CameraFields } from './camera-options';
+import { splitUrlCredentials } from './url-credentials';
+
+const MAX_PARALLEL_TESTS = 2;
+/** what the editor sends instead of a stored password it never receives */
+const PASSWORD_PLACEHOLDER = '__PWRD__';
 
 export interface ConnectionTestOk {
   ok: true;
@@ -84,4 +95,54 @@ function failure(err: unknown): ConnectionTestFailed {
   if (err instanceof CameraError) return { ok: false, reason: err.reason, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
   return { ok: false, reason: 'protocol error', message };
+}
+
+/**
+ * Registers POST /rtsp-camera/test (needs the rtsp-camera.write permission). `portRange`: the
+ * settings' UDP port range; `testTimeoutMs`: the settings' test timeout (NaN or ≤ 0: 10 s).
+ */
+export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => string, testTimeoutMs: () => number): void {
+  let runningTests = 0;
+  RED.httpAdmin.post('/rtsp-camera/test', RED.auth.needsPermission('rtsp-camera.write'), (req: Request, res: Response) => {
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+    const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const split = splitUrlCredentials(str(body.url));
+    let username = str(body.username) || split.username || '';
+    let password = str(body.password);
+    if (password === PASSWORD_PLACEHOLDER) {
+      // the editor never receives a stored password; it sends this placeholder instead
+      const stored = str(body.id) ? (RED.nodes.getCredentials(str(body.id)) as CameraCredentials | undefined) : undefined;
+      password = stored?.password ?? '';
+      if (!username) username = stored?.username ?? '';
+    }
+    if (!password && split.password) password = split.password;
+    const redact = (t: string): string => redactText(t, [password, split.password]);
+    if (!/^rtsps?:\/\/[^/\s]+/i.test(split.url)) {
+      res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path' });
+      return;
+    }
+    if (runningTests >= MAX_PARALLEL_TESTS) {
+      res.status(429).json({ ok: false, reason: 'busy', message: 'another connection test is still running' });
+      return;
+    }
+    runningTests++;
+    const fields: CameraFields = { ...(body as CameraFields), transport: parseTransport(body.transport) };
+    const options: CameraOptions = {
+      ...cameraOptionsFromFields(fields, portRange()),
+      username: username || undefined,
+      password: password || undefined,
+    };
+    const timeout = testTimeoutMs();
+    testConnection(split.url, options, Number.isFinite(timeout) && timeout > 0 ? timeout : 10000)
+      .then((result) => {
+        if (result.ok) res.json(result);
+        else res.json({ ok: false, reason: result.reason, message: redact(result.message) });
+      })
+      .catch((err: unknown) => {
+        res.status(500).json({ ok: false, reason: 'protocol error', message: redact(String(err)) });
+      })
+      .finally(() => {
+        runningTests--;
+      });
+  });
 }
