@@ -1,8 +1,44 @@
 /**
- * SDP for the demo camera's DESCRIBE answer (RFC 4566), laid out like GStreamer's
- * rtsp-server: session-level a=control:* and a=range, one m= line per
- * track with a relative a=control:stream=N resolved against Content-Base.
+ * The demo camera's presentation: the SDP of its DESCRIBE answer (RFC 4566), laid out like
+ * GStreamer's rtsp-server (session-level a=control:* and a=range, one m= line per track with
+ * a relative a=control:stream=N resolved against Content-Base), and how request URIs map to
+ * the presentation and its tracks.
  */
+
+/** A host as it goes in a URL (IPv6 in brackets). */
+export function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * 'aggregate' for the presentation URL `path` (with or without trailing slash), a track
+ * number for `<path>/stream=N` (1 only with audio), null for anything else (or an unparsable URI).
+ */
+export function resolveTarget(uri: string, host: string, path: string, hasAudio: boolean): 'aggregate' | number | null {
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(uri, `rtsp://${hostForUrl(host)}/`).pathname);
+  } catch {
+    return null;
+  }
+  const p = pathname.replace(/\/+$/, '');
+  if (p === path) return 'aggregate';
+  const m = /^(.*)\/stream=(\d{1,3})$/.exec(p);
+  if (m && m[1] === path) {
+    const n = Number(m[2]);
+    if (n === 0 || (n === 1 && hasAudio)) return n;
+  }
+  return null;
+}
+
+/** Content-Base for a request: the presentation on the host the client asked, else `ownUrl`. */
+export function contentBase(requestUri: string, path: string, ownUrl: string): string {
+  try {
+    const u = new URL(requestUri);
+    if (u.protocol === 'rtsp:' || u.protocol === 'rtsps:') return `${u.protocol}//${u.host}${path}/`;
+  } catch { /* relative request URI: fall back to our own address */ }
+  return `${ownUrl}/`;
+}
 
 export interface DemoSdpOptions {
   /** address written in o= */
