@@ -8,7 +8,8 @@
 import type * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type * as dgram from 'node:dgram';
-import { interleavedFrame, interleavedFrames, type RtspReader } from '../rtsp/message';
+import type { RtspReader } from '../rtsp/message';
+import { interleavedFrame, interleavedFrames } from '../rtsp/serialize';
 import { buildSenderReportCompound, buildBye } from '../rtcp/build';
 import { parseRtcpCompound } from '../rtcp/packet';
 import { allocateUdpPair, type UdpPair } from '../transport/port-allocator';

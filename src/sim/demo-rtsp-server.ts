@@ -6,7 +6,8 @@
  */
 import * as net from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
-import { RtspReader, serializeResponse, header, type RtspRequest } from '../rtsp/message';
+import { RtspReader, header, type RtspRequest } from '../rtsp/message';
+import { serializeResponse } from '../rtsp/serialize';
 import { parseTransport, type TransportSpec } from '../rtsp/transport-header';
 import { buildDemoSdp, contentBase, hostForUrl, resolveTarget } from './demo-sdp';
 import { DemoAuth } from './demo-auth';

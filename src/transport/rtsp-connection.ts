@@ -7,7 +7,8 @@
 import * as net from 'node:net';
 import type * as tlsModule from 'node:tls';
 import { CameraError, type CameraErrorReason } from '../errors';
-import { RtspReader, serializeRequest, serializeResponse, interleavedFrame, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
+import { RtspReader, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
+import { serializeRequest, serializeResponse, interleavedFrame } from '../rtsp/serialize';
 import type { Authenticator } from '../rtsp/auth';
 import { parseSessionHeader, parsePublic } from '../rtsp/transport-header';
 import { redactText } from '../rtsp/redact';

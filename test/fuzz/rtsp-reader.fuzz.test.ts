@@ -7,7 +7,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RtspReader, serializeResponse, interleavedFrame } from '../../src/rtsp/message';
+import { RtspReader } from '../../src/rtsp/message';
+import { serializeResponse, interleavedFrame } from '../../src/rtsp/serialize';
 import { CI_SEED } from './harness';
 import { bulkTest } from './bulk';
 import { rtspReaderTarget } from './targets/rtsp-reader';

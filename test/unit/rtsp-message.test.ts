@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
-  RtspReader, header, serializeRequest, serializeResponse, interleavedFrame,
+  RtspReader, header,
   type RtspResponse, type RtspRequest, type RtspReaderLimits,
 } from '../../src/rtsp/message';
+import { serializeRequest, serializeResponse, interleavedFrame } from '../../src/rtsp/serialize';
 import { RtspProtocolError } from '../../src/errors';
 import { readPcap, rtspText, tcpStreams, vectorPackets } from '../support/pcap';
 
