@@ -6,7 +6,7 @@
  */
 import * as net from 'node:net';
 import type * as tlsModule from 'node:tls';
-import { CameraError, type CameraErrorReason } from '../errors';
+import { CameraError, reasonForStatus, type CameraErrorReason } from '../errors';
 import { RtspReader, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
 import { serializeRequest, serializeResponse, interleavedFrame } from '../rtsp/serialize';
 import type { Authenticator } from '../rtsp/auth';
@@ -260,12 +260,12 @@ export class RtspConnection {
         if (res.statusCode >= 200 && res.statusCode < 300) this.auth?.onSuccess();
         return res;
       }
-      if (!this.hasCredentials) throw new CameraError('auth failed', `${method}: the camera requires credentials (401)`, 401);
+      if (!this.hasCredentials) throw new CameraError(reasonForStatus(401), `${method}: the camera requires credentials (401)`, 401);
       this.auth ??= new (loadAuth().Authenticator)(this.opts.username ?? '', this.opts.password ?? '');
       const verdict = retries < 2 ? this.auth.onChallenge(headerValues(res.headers, 'WWW-Authenticate')) : 'failed';
       retries++;
       if (verdict === 'retry') continue;
-      throw new CameraError('auth failed', verdict === 'unsupported'
+      throw new CameraError(reasonForStatus(401), verdict === 'unsupported'
         ? `${method}: the camera offers no supported authentication scheme (401)`
         : `${method}: the camera rejected the credentials (401)`, 401);
     }
@@ -389,7 +389,7 @@ export class RtspConnection {
     const method = this.keepAliveMethod;
     this.request(method, this.keepAliveUri, [], { keepAlive: true }).then((res) => {
       if (res.statusCode === 454) {
-        this.opts.onKeepAliveFailure?.(new CameraError('session expired', `${method} keep-alive: session not found (454)`, 454));
+        this.opts.onKeepAliveFailure?.(new CameraError(reasonForStatus(454), `${method} keep-alive: session not found (454)`, 454));
       } else if (res.statusCode >= 400 && method !== 'OPTIONS') {
         this.log('info', `${method} keep-alive refused (${res.statusCode}); using OPTIONS`);
         this.keepAliveMethod = 'OPTIONS';
