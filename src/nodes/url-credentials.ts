@@ -67,12 +67,15 @@ export function splitUrlCredentials(raw: string): SplitUrl {
  * already redacts; this is a second guard at the edge where text leaves the process.
  */
 export function redactSecrets(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let out = text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#]*@/g, '$1***@');
+  const forms = new Set<string>();
   for (const s of secrets) {
     if (!s || s.length < 1) continue;
-    for (const form of new Set([s, encodeURIComponent(s), encodeURI(s)])) {
-      out = out.split(form).join('***');
-    }
+    for (const form of [s, encodeURIComponent(s), encodeURI(s)]) forms.add(form);
   }
-  return out;
+  // Longest first (encodeURI keeps most of the raw text, so the raw form must not cut it
+  // up first); secrets before the userinfo mask, because a password pasted unencoded may
+  // hold a '/' that ends the mask early.
+  let out = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join('***');
+  return out.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#]*@/g, '$1***@');
 }

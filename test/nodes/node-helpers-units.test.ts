@@ -30,6 +30,13 @@ describe('splitUrlCredentials', () => {
     const out = redactSecrets(text, [SECRET, undefined, '']);
     assert.ok(!out.includes(SECRET) && !out.includes(encodeURIComponent(SECRET)) && !out.includes('u:x'), out);
   });
+  test('redactSecrets: exact output for each form of the password, in a URL and in text', () => {
+    for (const f of [SECRET, encodeURIComponent(SECRET), encodeURI(SECRET)]) {
+      assert.equal(redactSecrets(`connect rtsp://admin:${f}@10.0.0.9:554/live failed: ${f}.`, [SECRET]),
+        'connect rtsp://***@10.0.0.9:554/live failed: ***.', f);
+    }
+    assert.equal(redactSecrets('rtsp://admin:p@ss@cam/x@y', []), 'rtsp://***@cam/x@y');
+  });
 });
 
 describe('cameraOptionsFromFields', () => {
