@@ -1,6 +1,6 @@
 /**
- * Regression: every input the fuzzers ever saved in test/fixtures/fuzz-crashes is replayed
- * through its target's checks. Inputs listed in known-crashes.ts still fail until their
+ * Regression: every input committed to test/fixtures/fuzz-crashes (copied there from the
+ * folder a failing fuzz run names) is replayed through its target's checks. Inputs listed in known-crashes.ts still fail until their
  * module's owner fixes them: they run as `todo` tests (reported, not failing the suite).
  */
 import { test, describe } from 'node:test';
@@ -15,6 +15,10 @@ const files = existsSync(CRASH_DIR) ? readdirSync(CRASH_DIR).filter((f) => f.end
 const targets = allTargets();
 
 describe('fuzz crash fixtures', () => {
+  test('the fixtures folder holds committed inputs, each with a target (an empty folder would replay nothing)', () => {
+    assert.ok(files.length >= 1, `no .bin file in ${CRASH_DIR}`);
+    for (const f of files) assert.ok(targetForFixture(f, targets), `no fuzz target for ${f}`);
+  });
   test('every known crash has its fixture', () => {
     for (const k of KNOWN_CRASHES) assert.ok(files.includes(k.fixture), `missing ${k.fixture}`);
   });
