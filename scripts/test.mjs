@@ -22,7 +22,8 @@ if (files.length === 0) { console.error('no test files found under', roots.join(
 // A bound on every test file, so a test that hangs, or a file that a failed assertion left
 // with a server or socket open, turns red instead of hanging the suite. Node 20's runner
 // applies --test-timeout to each file's process (the file is one test of the run), Node 22's
-// to each test as well. Sized to the slowest honest file with room for a loaded machine;
+// to each test as well. The slowest files take about 40 s on a loaded 2-core machine
+// (reliability/faults, interop/ffmpeg, e2e/node-red-5); the bound leaves six times that.
 // TEST_TIMEOUT_MS or an explicit --test-timeout overrides it.
 const DEFAULT_TIMEOUT_MS = 240000;
 const timeout = passthrough.some((a) => a.startsWith('--test-timeout')) ? []
