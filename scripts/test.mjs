@@ -19,7 +19,16 @@ const walk = (p) => {
 };
 for (const r of roots) walk(r);
 if (files.length === 0) { console.error('no test files found under', roots.join(' ')); process.exit(1); }
+// A bound on every test file, so a test that hangs, or a file that a failed assertion left
+// with a server or socket open, turns red instead of hanging the suite. Node 20's runner
+// applies --test-timeout to each file's process (the file is one test of the run), Node 22's
+// to each test as well. The slowest files take about 40 s on a loaded 2-core machine
+// (reliability/faults, interop/ffmpeg, e2e/node-red-5); the bound leaves six times that.
+// TEST_TIMEOUT_MS or an explicit --test-timeout overrides it.
+const DEFAULT_TIMEOUT_MS = 240000;
+const timeout = passthrough.some((a) => a.startsWith('--test-timeout')) ? []
+  : [`--test-timeout=${Number(process.env.TEST_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS}`];
 const r = spawnSync(process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...passthrough, ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...timeout, ...passthrough, ...files],
   { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -26,9 +26,6 @@ function safeB64(s: string): string {
  */
 export function redactText(text: string, secrets: (string | null | undefined)[]): string {
   if (typeof text !== 'string' || text.length === 0) return typeof text === 'string' ? text : '';
-  // URL userinfo up to the last '@' before the path (passwords may hold a raw '@').
-  let out = text.replace(/\/\/[^\s/"'<>]*@/g, `//${MASK}@`);
-  out = out.replace(/(authorization:[ \t]*)[^\r\n]*/gi, `$1${MASK}`);
   const list = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
   const forms = new Set<string>();
   for (const s of list) {
@@ -50,7 +47,13 @@ export function redactText(text: string, secrets: (string | null | undefined)[])
   }
   // Longest first, so a secret inside another one does not leave fragments behind.
   const ordered = [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+  let out = text;
   for (const f of ordered) out = out.split(f).join(MASK);
+  // URL userinfo up to the last '@' before the path (passwords may hold a raw '@'). After the
+  // known secrets: a password pasted unencoded may hold a '/', which ends this match early
+  // and would leave its tail behind.
+  out = out.replace(/\/\/[^\s/"'<>]*@/g, `//${MASK}@`);
+  out = out.replace(/(authorization:[ \t]*)[^\r\n]*/gi, `$1${MASK}`);
   return out;
 }
 

@@ -3,12 +3,14 @@
  *
  * A target runs `cases` steps from one seed. Any exception out of a step — the module under
  * test throwing, or an invariant check failing — stops the run, saves the input that
- * reproduces it to test/fixtures/fuzz-crashes/<target>-<hash>.bin, prints it as hex and
- * rethrows with the file name. The heap is sampled during the run and must stay under
+ * reproduces it to <target>-<hash>.bin in NEW_CRASH_DIR (a temp folder, so a test run never
+ * writes into the repository), prints it as hex and rethrows with the file name. Copied into
+ * test/fixtures/fuzz-crashes/, it is replayed by crash-fixtures.test.ts from then on. The heap is sampled during the run and must stay under
  * HEAP_BOUND_MB (V8 heap) and ARRAY_BUFFER_BOUND_MB (Buffer memory outside the V8 heap).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from './mutator';
 import { KNOWN_CRASHES } from './known-crashes';
@@ -18,7 +20,10 @@ export const HEAP_BOUND_MB = 200;
 /** Stated bound: process.memoryUsage().arrayBuffers (Buffers live outside the V8 heap). */
 export const ARRAY_BUFFER_BOUND_MB = 256;
 
+/** Committed reproducers, replayed by crash-fixtures.test.ts. */
 export const CRASH_DIR = join(__dirname, '..', 'fixtures', 'fuzz-crashes');
+/** Where a run saves new reproducers (FUZZ_CRASH_DIR overrides): outside the working tree. */
+export const NEW_CRASH_DIR = process.env.FUZZ_CRASH_DIR ?? join(tmpdir(), 'rtsp-mjpeg-fuzz-crashes');
 
 /** Cases per parser in CI (`npm test`); FUZZ_CASES overrides. */
 export const CI_CASES = Number(process.env.FUZZ_CASES ?? 100_000);
@@ -59,9 +64,9 @@ export interface FuzzResult {
 
 /** Name + sha1 prefix of the input: stable, so re-finding a crash does not add a new file. */
 export function saveCrash(target: string, input: Buffer): string {
-  mkdirSync(CRASH_DIR, { recursive: true });
+  mkdirSync(NEW_CRASH_DIR, { recursive: true });
   const hash = createHash('sha1').update(input).digest('hex').slice(0, 12);
-  const file = join(CRASH_DIR, `${target}-${hash}.bin`);
+  const file = join(NEW_CRASH_DIR, `${target}-${hash}.bin`);
   writeFileSync(file, input);
   return file;
 }
@@ -98,7 +103,7 @@ export function runFuzz(target: FuzzTarget, cases: number, seed: number): FuzzRe
       const hex = input.length > 4096 ? `${input.subarray(0, 4096).toString('hex')}… (${input.length} bytes)` : input.toString('hex');
       console.error(`[fuzz] ${target.name}: case ${i} (seed ${seed}) failed; input saved to ${file}\n${hex}`);
       const e = err instanceof Error ? err : new Error(String(err));
-      e.message = `${target.name} case ${i} seed ${seed}: ${e.message} (input: ${file})`;
+      e.message = `${target.name} case ${i} seed ${seed}: ${e.message} (input saved to ${file}; copy it into test/fixtures/fuzz-crashes/ to replay it as a regression test)`;
       throw e;
     }
     if ((i & 2047) === 0) {

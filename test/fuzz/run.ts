@@ -2,8 +2,8 @@
  * Long fuzz run (`npm run fuzz`): every target for --cases N cases (default 150000, so the
  * 9 targets run ≥ 1,000,000 cases in total), from --seed S (default: time-based, printed, so
  * a failing run can be repeated), optionally --only name[,name]. Prints cases/s and peak
- * memory per target and a total; exits 1 on the first failure (input saved under
- * test/fixtures/fuzz-crashes).
+ * memory per target and a total; exits 1 on the first failure (input saved to the temp folder
+ * the message names, or FUZZ_CRASH_DIR; copy it into test/fixtures/fuzz-crashes to keep it).
  *
  *   node --import tsx test/fuzz/run.ts --cases 200000 --seed 12345 --only rtsp-reader
  */

@@ -47,6 +47,13 @@ describe('splitUrlCredentials', () => {
     const out = redactText(text, [SECRET, undefined, '']);
     for (const leak of [SECRET, encodeURIComponent(SECRET), encodeURI(SECRET), 'u:x', basic, '0123abcd']) assert.ok(!out.includes(leak), `${leak} in ${out}`);
   });
+  test('redactText: exact output for each form of the password, in a URL and in text', () => {
+    for (const f of [SECRET, encodeURIComponent(SECRET), encodeURI(SECRET)]) {
+      assert.equal(redactText(`connect rtsp://admin:${f}@10.0.0.9:554/live failed: ${f}.`, [SECRET]),
+        'connect rtsp://***@10.0.0.9:554/live failed: ***.', f);
+    }
+    assert.equal(redactText('rtsp://admin:p@ss@cam/x@y', []), 'rtsp://***@cam/x@y');
+  });
 });
 
 describe('cameraOptionsFromFields', () => {

@@ -18,6 +18,27 @@ describe('Backoff', () => {
     assert.equal(mid.next('stalled', 100001), 1000, 'reset after 60 s');
   });
 
+  test('after a healthy run, one reset only: a camera that then keeps failing backs off again', () => {
+    // Clock injected as nowMs: a day of failures is simulated without waiting.
+    const b = new Backoff({ random: () => 0.5 });
+    let now = 0;
+    for (let i = 0; i < 6; i++) now += b.next('timeout', now);
+    b.onPlaying(now);
+    now += 3_600_000; // an hour of healthy streaming
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const d = b.next('stalled', now);
+      delays.push(d);
+      now += d; // failed again straight away, never reached 'playing'
+    }
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    // a short run in between (shorter than healthyResetMs) does not reset either
+    b.onPlaying(now);
+    now += 5000;
+    assert.equal(b.next('stalled', now), 30000);
+    assert.equal(b.next('stalled', now + 30000), 30000);
+  });
+
   test('repeated auth failures back off to minutes', () => {
     const b = new Backoff({ random: () => 0.5 });
     const d = [1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => b.next('auth failed', 0));

@@ -6,6 +6,8 @@ import { startFakeServer, tcpCamera, framesOf, mjpegSdp, type FakeServer } from 
 import { openCamera } from '../../src/camera/open';
 import type { CameraSession } from '../../src/camera/session';
 import type { StateChange } from '../../src/camera/types';
+import { parseRtcpCompound, type RtcpPacket } from '../../src/rtcp/packet';
+import { closeAfter } from '../support/cleanup';
 
 const VEC = join(__dirname, '..', 'fixtures', 'vectors', 'gst-tcp-320x240.pcap');
 const FRAMES = framesOf(vectorPackets(VEC).rtp.map((x) => x.packet)).slice(0, 10);
@@ -25,10 +27,17 @@ function untilFrame(cam: CameraSession, timeoutMs = 6000): Promise<void> {
   });
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function untilTrue(cond: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`not seen in time: ${what}`);
+    await sleep(50);
+  }
+}
 
 describe('transport fallback (auto)', () => {
-  test('SETUP UDP answered 461 → fresh connection, DESCRIBE again, SETUP TCP', async () => {
-    const server = await startFakeServer();
+  test('SETUP UDP answered 461 → fresh connection, DESCRIBE again, SETUP TCP', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, {
       frames: FRAMES,
       before: (req, conn) => {
@@ -48,11 +57,10 @@ describe('transport fallback (auto)', () => {
     assert.equal(setups[1]!.headers['transport'], 'RTP/AVP/TCP;unicast;interleaved=0-1');
     assert.notEqual(setups[0]!.connIndex, setups[1]!.connIndex, 'new connection');
     assert.ok(server.requests.filter((r) => r.method === 'DESCRIBE' && r.connIndex === setups[1]!.connIndex).length === 1);
-    await server.close();
   });
 
-  test('UDP PLAY OK but no RTP within 3 s → TCP', async () => {
-    const server = await startFakeServer();
+  test('UDP PLAY OK but no RTP within 3 s → TCP', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, {
       frames: FRAMES,
       before: (req, conn) => {
@@ -73,13 +81,12 @@ describe('transport fallback (auto)', () => {
     } finally { await cam.close(); }
     const td = server.requests.find((r) => r.method === 'TEARDOWN' && r.connIndex === 0);
     assert.ok(td, 'the UDP session was torn down');
-    await server.close();
   });
 });
 
 describe('keep-alive and server requests', () => {
-  test('GET_PARAMETER refused with 405 (wrong CSeq) → later keep-alives use OPTIONS; stream continues', async () => {
-    const server = await startFakeServer();
+  test('GET_PARAMETER refused with 405 (wrong CSeq) → later keep-alives use OPTIONS; stream continues', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, {
       frames: FRAMES, timeout: 2,
       before: (req, conn) => {
@@ -95,11 +102,10 @@ describe('keep-alive and server requests', () => {
       assert.equal(opt.uri, `${server.url()}/`, 'keep-alive goes to the aggregate URL');
       assert.equal(cam.state, 'playing');
     } finally { await cam.close(); }
-    await server.close();
   });
 
-  test('OPTIONS keep-alive when Public lacks GET_PARAMETER', async () => {
-    const server = await startFakeServer();
+  test('OPTIONS keep-alive when Public lacks GET_PARAMETER', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES, timeout: 2, public: 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN' }));
     const cam = openCamera(server.url());
     try {
@@ -107,11 +113,10 @@ describe('keep-alive and server requests', () => {
       await server.waitFor((r) => r.method === 'OPTIONS' && r.headers['session'] === 'ABCDEF12', 4000);
       assert.ok(!server.requests.some((r) => r.method === 'GET_PARAMETER'));
     } finally { await cam.close(); }
-    await server.close();
   });
 
-  test('server-sent OPTIONS is answered with its CSeq; stream continues', async () => {
-    const server = await startFakeServer();
+  test('server-sent OPTIONS is answered with its CSeq; stream continues', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES }));
     const cam = openCamera(server.url());
     try {
@@ -123,11 +128,10 @@ describe('keep-alive and server requests', () => {
       await untilFrame(cam);
       assert.equal(cam.state, 'playing');
     } finally { await cam.close(); }
-    await server.close();
   });
 
-  test('454 on a keep-alive → full re-handshake on a new connection', async () => {
-    const server = await startFakeServer();
+  test('454 on a keep-alive → full re-handshake on a new connection', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, {
       frames: FRAMES, timeout: 2,
       before: (req, conn) => {
@@ -142,16 +146,15 @@ describe('keep-alive and server requests', () => {
       await untilState(cam, (c) => c.state === 'playing', 6000);
       assert.ok(server.requests.some((r) => r.method === 'DESCRIBE' && r.connIndex > 0));
     } finally { await cam.close(); }
-    await server.close();
   });
 });
 
 describe('close, resources, reconnect', () => {
-  test('close while a request is outstanding resolves promptly and releases everything', async () => {
+  test('close while a request is outstanding resolves promptly and releases everything', async (t) => {
     const before = process.getActiveResourcesInfo().filter((x) => x !== 'TTYWrap').length;
-    const server: FakeServer = await startFakeServer();
+    const server: FakeServer = closeAfter(t, await startFakeServer());
     server.setHandler((req, conn) => { if (req.method === 'OPTIONS') conn.reply(req, 200); /* DESCRIBE never answered */ });
-    const cam = openCamera(server.url(), { transport: 'udp' });
+    const cam = closeAfter(t, openCamera(server.url(), { transport: 'udp' }));
     await server.waitFor((r) => r.method === 'DESCRIBE');
     const t0 = Date.now();
     await cam.close();
@@ -163,8 +166,8 @@ describe('close, resources, reconnect', () => {
     assert.ok(after <= before, `resources before ${before}, after ${after}: ${process.getActiveResourcesInfo().join(',')}`);
   });
 
-  test('after close() of a playing UDP session no socket, timer or UDP port remains', async () => {
-    const server = await startFakeServer();
+  test('after close() of a playing UDP session no socket, timer or UDP port remains', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     const before = process.getActiveResourcesInfo().filter((x) => x !== 'TTYWrap');
     let port = 0;
     server.setHandler(tcpCamera(server, {
@@ -179,7 +182,7 @@ describe('close, resources, reconnect', () => {
         return false;
       },
     }));
-    const cam = openCamera(server.url(), { transport: 'udp', udpPortRange: [52000, 52099] });
+    const cam = closeAfter(t, openCamera(server.url(), { transport: 'udp', udpPortRange: [52000, 52099] }));
     await untilState(cam, (c) => c.state === 'playing');
     assert.ok(port >= 52000 && port <= 52098 && port % 2 === 0);
     await cam.close();
@@ -191,11 +194,10 @@ describe('close, resources, reconnect', () => {
     const s = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => { s.once('error', reject); s.bind(port, () => resolve()); });
     s.close();
-    await server.close();
   });
 
-  test('server drop → reconnecting with backoff, then playing again', async () => {
-    const server = await startFakeServer();
+  test('server drop → reconnecting with backoff, then playing again', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES }));
     const cam = openCamera(server.url(), { reconnectMinMs: 100, reconnectMaxMs: 200 });
     try {
@@ -209,22 +211,20 @@ describe('close, resources, reconnect', () => {
       await untilFrame(cam);
       assert.ok(cam.getStats().framesEmitted > before, 'frame index survives reconnects');
     } finally { await cam.close(); }
-    await server.close();
   });
 
-  test('stall watchdog: PLAY OK but no frames → "stalled"', async () => {
-    const server = await startFakeServer();
+  test('stall watchdog: PLAY OK but no frames → "stalled"', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES, before: (req, conn) => { if (req.method === 'PLAY') { conn.reply(req, 200, { Session: 'ABCDEF12' }); return true; } return false; } }));
     const cam = openCamera(server.url(), { stallTimeoutMs: 500, reconnectMinMs: 60000 });
     try {
       const st = await untilState(cam, (c) => c.state === 'reconnecting', 4000);
       assert.equal(st.reason, 'stalled');
     } finally { await cam.close(); }
-    await server.close();
   });
 
-  test('RTCP BYE ends the source → reconnect policy', async () => {
-    const server = await startFakeServer();
+  test('RTCP BYE ends the source → reconnect policy', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES }));
     const cam = openCamera(server.url(), { reconnectMinMs: 60000 });
     try {
@@ -235,13 +235,42 @@ describe('close, resources, reconnect', () => {
       const st = await untilState(cam, (c) => c.state === 'reconnecting');
       assert.equal(st.reason, 'end of stream');
     } finally { await cam.close(); }
-    await server.close();
+  });
+
+  test('after a BYE and the reconnect, RRs go out on the new connection about the new stream only', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
+    server.setHandler(tcpCamera(server, { frames: FRAMES }));
+    const cam = closeAfter(t, openCamera(server.url(), { reconnectMinMs: 100, reconnectMaxMs: 200 }));
+    const rrOn = async (conn: number): Promise<RtcpPacket & { type: 'RR' }> => {
+      let found: (RtcpPacket & { type: 'RR' }) | undefined;
+      await untilTrue(() => {
+        const f = server.conns[conn]?.clientFrames.find((x) => x.channel === 1);
+        const p = f ? parseRtcpCompound(f.payload).packets[0] : undefined;
+        if (p?.type === 'RR') found = p;
+        return found !== undefined;
+      }, `an RR on connection ${conn}`);
+      return found!;
+    };
+    await untilFrame(cam);
+    const rr1 = await rrOn(0); // the first stream has run through at least one report
+    const ssrc = cam.getStats().ssrc!;
+    const bye = Buffer.alloc(8); bye[0] = 0x81; bye[1] = 203; bye.writeUInt16BE(1, 2); bye.writeUInt32BE(ssrc, 4);
+    server.conns[0]!.interleaved(1, bye);
+    await untilState(cam, (c) => c.state === 'reconnecting');
+    await untilState(cam, (c) => c.state === 'playing');
+    const rr2 = await rrOn(1);
+    assert.equal(rr2.ssrc, rr1.ssrc, 'same receiver SSRC for the camera\'s life');
+    assert.equal(rr2.reports.length, 1);
+    assert.equal(rr2.reports[0]!.ssrc, ssrc);
+    assert.equal(rr2.reports[0]!.cumulativeLost, 0, 'no loss carried over from the first stream');
+    // the fake camera restarts its sequence at 1000 on every PLAY: the report is about this one
+    assert.ok(rr2.reports[0]!.extendedHighestSeq >= 1000 && rr2.reports[0]!.extendedHighestSeq < 65536, `${rr2.reports[0]!.extendedHighestSeq}`);
   });
 });
 
 describe('redirects and control URLs', () => {
-  test('301 to the same host is followed; other host refused', async () => {
-    const server = await startFakeServer();
+  test('301 to the same host is followed; other host refused', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, {
       frames: FRAMES,
       before: (req, conn) => {
@@ -257,11 +286,10 @@ describe('redirects and control URLs', () => {
       const st = await untilState(cam2, (c) => c.state === 'reconnecting');
       assert.equal(st.reason, 'redirect refused');
     } finally { await cam2.close(); }
-    await server.close();
   });
 
-  test('control URL cases: no Content-Base, absolute control with a private IP, session control', async () => {
-    const server = await startFakeServer();
+  test('control URL cases: no Content-Base, absolute control with a private IP, session control', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES, contentBase: null, sdp: mjpegSdp({ control: 'rtsp://192.168.1.10:554/cam/track1', sessionControl: '*' }) }));
     const cam = openCamera(server.url());
     try { await untilFrame(cam); } finally { await cam.close(); }
@@ -270,6 +298,5 @@ describe('redirects and control URLs', () => {
     assert.ok(setup.uri.startsWith(`rtsp://127.0.0.1:${server.port}/`), 'connection host kept');
     const play = server.requests.find((r) => r.method === 'PLAY')!;
     assert.equal(play.uri, server.url());
-    await server.close();
   });
 });

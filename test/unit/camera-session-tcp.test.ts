@@ -6,6 +6,7 @@ import { startFakeServer, tcpCamera, framesOf, type FakeServer } from '../suppor
 import { openCamera } from '../../src/camera/open';
 import type { CameraSession } from '../../src/camera/session';
 import type { FrameInfo } from '../../src/camera/types';
+import { closeAfter } from '../support/cleanup';
 
 const VEC = join(__dirname, '..', 'fixtures', 'vectors', 'gst-tcp-320x240.pcap');
 const FRAMES = framesOf(vectorPackets(VEC).rtp.map((x) => x.packet)).slice(0, 10);
@@ -23,8 +24,8 @@ function nextFrames(cam: CameraSession, n: number, timeoutMs = 5000): Promise<{ 
 }
 
 describe('TCP interleaved session against a scripted server', () => {
-  test('full dialogue with exact requests, frames, TEARDOWN on close', async () => {
-    const server: FakeServer = await startFakeServer();
+  test('full dialogue with exact requests, frames, TEARDOWN on close', async (t) => {
+    const server: FakeServer = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES, timeout: 60 }));
     const states: string[] = [];
     const cam = openCamera(server.url());
@@ -60,11 +61,10 @@ describe('TCP interleaved session against a scripted server', () => {
     assert.equal(reqs[0]!.headers['session'], undefined);
     assert.deepEqual(states.slice(0, 2), ['connecting', 'playing']);
     assert.equal(states[states.length - 1], 'closed');
-    await server.close();
   });
 
-  test('server-chosen interleaved channels are used; unknown channel data ignored', async () => {
-    const server = await startFakeServer();
+  test('server-chosen interleaved channels are used; unknown channel data ignored', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, {
       frames: FRAMES, channels: [5, 6],
       before: (req, conn) => {
@@ -79,11 +79,10 @@ describe('TCP interleaved session against a scripted server', () => {
     } finally {
       await cam.close();
     }
-    await server.close();
   });
 
-  test('RTCP RR goes back on the odd channel', async () => {
-    const server = await startFakeServer();
+  test('RTCP RR goes back on the odd channel', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES }));
     const cam = openCamera(server.url());
     try {
@@ -97,6 +96,5 @@ describe('TCP interleaved session against a scripted server', () => {
     } finally {
       await cam.close();
     }
-    await server.close();
   });
 });

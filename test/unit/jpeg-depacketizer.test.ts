@@ -433,6 +433,21 @@ describe('JpegDepacketizer: frame assembly and loss', () => {
     assert.ok(f3.jpeg.subarray(0, hdr.length).equals(hdr));
   });
 
+  test('a scan ending in D9 after a byte other than FF still gets its EOI (both bytes are checked)', () => {
+    // Entropy-coded data may end in any byte followed by D9; only FF D9 is the marker (T.81 B.1.1.2).
+    const d = new JpegDepacketizer();
+    for (const [i, tail] of [[0x12, 0xd9], [0x00, 0xd9], [0xfe, 0xd9], [0xd9, 0xd9]].entries()) {
+      const scan = Buffer.from([1, 2, 3, ...tail]);
+      for (const frag of [undefined, 4]) {
+        const f = pushAll(d, framePackets(scan, { q: 50, ts: 10 + 2 * i + (frag ? 1 : 0), ...(frag ? { frag } : {}) }))[0]!;
+        assert.deepEqual([...f.jpeg.subarray(-7)], [1, 2, 3, ...tail, 0xff, 0xd9], `scan …${tail.map((b) => b.toString(16)).join(' ')} split ${frag ?? 'none'}`);
+      }
+    }
+    // and a frame that already ends with FF D9 in a single one-byte last fragment is not doubled
+    const one = pushAll(d, framePackets(Buffer.from([1, 2, 0xff, 0xd9]), { q: 50, ts: 40, frag: 1 }))[0]!;
+    assert.deepEqual([...one.jpeg.subarray(-4)], [1, 2, 0xff, 0xd9]);
+  });
+
   test('size cap: frames beyond maxFrameBytes are dropped and counted; smaller ones pass', () => {
     const d = new JpegDepacketizer({ maxFrameBytes: 4000 });
     assert.deepEqual(pushAll(d, framePackets(q50.scan, { q: 50 })), []);

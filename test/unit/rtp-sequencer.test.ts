@@ -197,6 +197,45 @@ describe('RtpSequencer', () => {
     assert.equal(h.s.pendingCount, 0);
   });
 
+  test('hours in: an SSRC change after several wraps, then wrap, reordering and gap expiry on the new source', () => {
+    const h = harness({ maxReorderMs: 100 });
+    const T0 = 3 * 3600 * 1000; // the camera has been up for three hours (injected clock)
+    let now = T0;
+    // source A: four and a half wraps of in-order packets, one every 4 ms
+    let seq = 60000;
+    const n = 4 * 65536 + 32768;
+    for (let i = 0; i < n; i++) { h.s.push(pkt(seq, 0xaaaa), now); seq = (seq + 1) & 0xffff; now += 4; }
+    assert.equal(h.out.length, n);
+    const lastA = h.out[h.out.length - 1]!.ext;
+    assert.equal(lastA - h.out[0]!.ext, n - 1, 'extended numbers count every packet across the wraps');
+    // a gap on A, then the camera restarts its encoder: new SSRC, sequence near the wrap
+    h.s.push(pkt(seq + 1, 0xaaaa), now);
+    now += 4;
+    const before = h.out.length;
+    const bSeqs = [65530, 65531, 65532, 65534, 65533, 65535, 0, 1, 2, 3];
+    for (const q of bSeqs) { h.s.push(pkt(q, 0xbbbb), now); now += 4; }
+    const b = h.out.slice(before).filter((o) => o.ssrc === 0xbbbb);
+    assert.deepEqual(b.map((o) => o.seq), [65530, 65531, 65532, 65533, 65534, 65535, 0, 1, 2, 3], 'reordering undone on the new source, across its wrap');
+    for (let i = 1; i < b.length; i++) assert.equal(b[i]!.ext, b[i - 1]!.ext + 1, 'consecutive extended numbers across the new source\'s wrap');
+    assert.ok(b[0]!.ext > lastA, 'extended numbers never go back at an SSRC change');
+    assert.equal(h.s.stats.ssrcChanges, 1);
+    // a gap on the new source is given up after maxReorderMs of its own clock, not of the old one's
+    h.s.push(pkt(5, 0xbbbb), now);
+    assert.equal(h.out[h.out.length - 1]!.seq, 3, 'held behind the gap');
+    h.s.flush(now + 50);
+    assert.equal(h.out[h.out.length - 1]!.seq, 3, 'not given up before maxReorderMs');
+    h.s.flush(now + 101);
+    assert.equal(h.out[h.out.length - 1]!.seq, 5);
+    h.s.push(pkt(4, 0xbbbb), now + 102);
+    assert.equal(h.out[h.out.length - 1]!.seq, 5, 'the late packet is dropped');
+    h.s.push(pkt(6, 0xbbbb), now + 103);
+    assert.equal(h.out[h.out.length - 1]!.seq, 6);
+    const ext = h.out.map((o) => o.ext);
+    for (let i = 1; i < ext.length; i++) assert.ok(ext[i]! > ext[i - 1]!, `ext ${ext[i]} after ${ext[i - 1]}`);
+    const st = h.s.stats;
+    assert.equal(st.received, st.delivered + st.duplicates + st.lateDropped + st.discarded + h.s.pendingCount);
+  });
+
   test('property: received = delivered + duplicates + lateDropped + discarded + pendingCount', () => {
     const op = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant('step' as const), d: fc.integer({ min: -6, max: 8 }) }) },

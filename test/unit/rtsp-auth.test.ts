@@ -207,6 +207,46 @@ describe('Authenticator', () => {
     assert.equal(f.onChallenge(['Digest realm="r", nonce="n1"']), 'retry');
   });
 
+  test('nc is 8 lower-case hex digits for as long as one nonce lives (RFC 7616 §3.4: 0000000a, not 00000010)', () => {
+    const a = new Authenticator('u', 'p', fixedCnonce);
+    assert.equal(a.onChallenge(['Digest realm="r", qop="auth", nonce="long-lived"']), 'retry');
+    const seen: string[] = [];
+    // a keep-alive every 30 s for a bit over 2 hours on a nonce the camera never rotates
+    for (let i = 1; i <= 300; i++) {
+      const v = a.authorization('GET_PARAMETER', 'rtsp://h/')!;
+      const p = parseAuthorization(v)!.params;
+      seen.push(p['nc']!);
+      assert.equal(p['nc'], i.toString(16).padStart(8, '0'), `request ${i}`);
+      // the response is computed over the nc that is sent, so a strict server accepts it
+      assert.ok(verifyAuthorization(v, { method: 'GET_PARAMETER', username: 'u', password: 'p', realm: 'r', nonce: 'long-lived' }), `request ${i}`);
+      a.onSuccess();
+    }
+    assert.deepEqual(seen.slice(8, 17), ['00000009', '0000000a', '0000000b', '0000000c', '0000000d', '0000000e', '0000000f', '00000010', '00000011']);
+    assert.equal(seen[255], '00000100');
+  });
+
+  test('stale nonces hours apart never add up: each success resets the stale count', () => {
+    // A camera rotating its nonce with stale=true every few minutes, each rotation followed by
+    // successful keep-alives: far more rotations than the stale bound, all answered.
+    const a = new Authenticator('u', 'right');
+    a.onChallenge(['Digest realm="r", nonce="n0"']);
+    a.authorization('DESCRIBE', 'rtsp://h/');
+    a.onSuccess();
+    for (let i = 1; i <= 20; i++) {
+      a.authorization('GET_PARAMETER', 'rtsp://h/');
+      assert.equal(a.onChallenge([`Digest realm="r", nonce="n${i}", stale=true`]), 'retry', `rotation ${i}`);
+      assert.match(a.authorization('GET_PARAMETER', 'rtsp://h/')!, new RegExp(`nonce="n${i}"`));
+      a.onSuccess();
+    }
+    // the bound still holds between two successes
+    for (let i = 21; i <= 23; i++) {
+      a.authorization('GET_PARAMETER', 'rtsp://h/');
+      assert.equal(a.onChallenge([`Digest realm="r", nonce="n${i}", stale=true`]), 'retry');
+    }
+    a.authorization('GET_PARAMETER', 'rtsp://h/');
+    assert.equal(a.onChallenge(['Digest realm="r", nonce="n24", stale=true']), 'failed');
+  });
+
   test('quotes in username are escaped; digestChallenge builds a parseable challenge', () => {
     const a = new Authenticator('we"ird\\', 'p');
     a.onChallenge([digestChallenge('R', 'N', { qop: true, opaque: 'o', algorithm: 'SHA-256' })]);

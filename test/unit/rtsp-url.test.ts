@@ -154,4 +154,29 @@ describe('redaction', () => {
     // a session id given as a secret
     assert.equal(redactText('Session: 8jjrw7z2_SuA-kb4', ['8jjrw7z2_SuA-kb4']), 'Session: ***');
   });
+
+  test('redactText: exact output, userinfo masked up to the last @ before the host', () => {
+    // no secrets known (a URL from a redirect, another camera's password): the mask alone
+    assert.equal(redactText('connect rtsp://admin:p@ss@host/x failed', []), 'connect rtsp://***@host/x failed');
+    assert.equal(redactText('rtsp://u:a@b@c@h:554/y?z=1@2 and rtsps://p@@[::1]/s', []), 'rtsp://***@h:554/y?z=1@2 and rtsps://***@[::1]/s');
+    assert.equal(redactText('Location: rtsp://admin:p@ss@10.0.0.9/live\r\nAuthorization: Basic abc', []),
+      'Location: rtsp://***@10.0.0.9/live\r\nAuthorization: ***');
+    // the password of the secrets suite, in each form that suite scans for
+    const user = 'admin';
+    const secret = 'S3cr3t:p@ss/word%';
+    const forms = {
+      raw: secret,
+      encodeURIComponent: encodeURIComponent(secret),
+      encodeURI: encodeURI(secret),
+      'base64 user:pass': Buffer.from(`${user}:${secret}`).toString('base64'),
+    };
+    for (const [name, f] of Object.entries(forms)) {
+      const text = `connect rtsp://${user}:${f}@10.0.0.9:554/live failed; password ${f}; Authorization: Basic ${f}`;
+      assert.equal(redactText(text, [user, secret]), 'connect rtsp://***@10.0.0.9:554/live failed; password ***; Authorization: ***', name);
+    }
+    // URL-safe forms are masked in a URL even when the secret is not known
+    for (const f of [forms.encodeURIComponent, forms['base64 user:pass']]) {
+      assert.equal(redactText(`rtsp://${user}:${f}@10.0.0.9:554/live`, []), 'rtsp://***@10.0.0.9:554/live');
+    }
+  });
 });

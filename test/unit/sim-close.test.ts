@@ -3,14 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { startDemoCamera } from '../../src/sim/demo-camera';
+import { closeAfter } from '../support/cleanup';
 
-test('demo camera close() leaves no active handle and disconnects its clients', async () => {
+test('demo camera close() leaves no active handle and disconnects its clients', async (t) => {
   // File-system requests of the test runner's module loader come and go: only sockets,
   // servers and timers are this test's business.
   const transient = (r: string): boolean => r === 'Timeout' || r.startsWith('FSReq');
   const before = process.getActiveResourcesInfo().sort();
-  const cam = await startDemoCamera({ width: 160, height: 120, fps: 25, audio: true, sessionTimeoutSec: 5 });
+  const cam = closeAfter(t, await startDemoCamera({ width: 160, height: 120, fps: 25, audio: true, sessionTimeoutSec: 5 }));
   const sock = net.connect(cam.port, '127.0.0.1');
+  t.after(() => { sock.destroy(); });
   let received = 0;
   let closed = false;
   sock.on('data', (d) => { received += d.length; });

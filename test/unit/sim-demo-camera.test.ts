@@ -29,6 +29,8 @@ async function until(cond: () => boolean, what: string, ms = WAIT_MS): Promise<v
 }
 
 /** A raw RTSP client: hand-written request text on a net socket, responses parsed in order. */
+const rawSockets: net.Socket[] = [];
+
 class RawClient {
   readonly channels = new Map<number, Buffer[]>();
   readonly responses: RtspResponse[] = [];
@@ -59,6 +61,7 @@ class RawClient {
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(new RawClient(s)));
+      rawSockets.push(s); // destroyed in after() when a failed assertion skipped close()
       s.once('error', reject);
     });
   }
@@ -128,6 +131,7 @@ async function camera(o: DemoCameraOptions = {}): Promise<DemoCamera> {
   return cam;
 }
 after(async () => {
+  for (const s of rawSockets) s.destroy();
   for (const c of cameras) await c.close();
 });
 
