@@ -42,9 +42,12 @@ class RateGate {
 
   admit(t: number): boolean {
     if (this.intervalMs <= 0) return true;
-    // a fifth of an interval of slack: arrival jitter must not turn 25 → 5 fps into 4
-    if (t + this.intervalMs / 5 < this.nextDue) return false;
-    this.nextDue = Math.max(this.nextDue + this.intervalMs, t + this.intervalMs / 2);
+    // some slack, below any source's frame spacing: arrival jitter must not turn 25 → 5 fps
+    // into 4, and the grid (nextDue advances by whole intervals) keeps the average exact
+    if (t + Math.min(this.intervalMs / 4, 10) < this.nextDue) return false;
+    this.nextDue += this.intervalMs;
+    // the first frame, or more than an interval behind (a gap in the source): realign here
+    if (this.nextDue <= t) this.nextDue = t + this.intervalMs;
     return true;
   }
 }
@@ -179,6 +182,8 @@ export class MjpegViewers {
       res.end();
       return;
     }
+    // the browser (and any client) learns at once that the stream is open, before a frame
+    res.flushHeaders();
     const limits = [this.opts.maxFps, fps].filter((f) => Number.isFinite(f) && f > 0);
     const interval = limits.length ? 1000 / Math.min(...limits) : 0;
     const v = new Viewer(res, new RateGate(interval));
