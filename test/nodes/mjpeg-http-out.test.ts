@@ -8,8 +8,6 @@
  */
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
@@ -20,17 +18,10 @@ import httpOutNode from '../../src/nodes/mjpeg-http-out';
 import { startDemoCamera, type DemoCamera, type DemoCameraOptions } from '../../src/sim/demo-camera';
 import { decodeJpeg } from '../support/djpeg';
 import { openMjpeg, httpGet, waitUntil, type MjpegClient } from '../support/mjpeg-client';
+import { startHttpNodeServer, type HttpNodeServer } from '../support/http-node';
 
-type App = (req: IncomingMessage, res: ServerResponse) => void;
-let app: App | null = null;
-/** the node module, capturing the RED.httpNode of each load so the test server can serve it */
-const httpOut = (RED: NodeAPI): void => {
-  app = RED.httpNode as unknown as App;
-  httpOutNode(RED);
-};
-const NODES = [cameraNode, mjpegInNode, httpOut];
-
-let server: Server | null = null;
+let server: HttpNodeServer | null = null;
+let NODES: ((RED: NodeAPI) => void)[] = [];
 let base = '';
 let demo: DemoCamera | null = null;
 const clients: MjpegClient[] = [];
@@ -65,15 +56,9 @@ function errorCount(n: Node): number {
 
 before(async () => {
   await helper.startServer();
-  server = createServer((req, res) => {
-    if (app) app(req, res);
-    else {
-      res.statusCode = 500;
-      res.end();
-    }
-  });
-  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startHttpNodeServer();
+  base = server.base;
+  NODES = [cameraNode, mjpegInNode, server.wrap(httpOutNode)];
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
@@ -82,8 +67,7 @@ afterEach(async () => {
   demo = null;
 });
 after(async () => {
-  const s = server;
-  if (s) await new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
+  await server?.close();
   await helper.stopServer();
 });
 

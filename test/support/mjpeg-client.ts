@@ -31,7 +31,7 @@ export interface MjpegClientOptions {
 }
 
 class PartParser {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private readonly delimiter: Buffer;
   constructor(
     boundary: string,
