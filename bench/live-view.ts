@@ -7,7 +7,7 @@
  * to the camera alone, and the cost of one more viewer as a fraction of the camera's.
  * Writes bench/results/live-view.json and live-view.md. Reported, never asserted.
  *
- *   node --import tsx bench/live-view.ts [--seconds 15] [--viewers 1,10,50]
+ *   node --import tsx bench/live-view.ts [--seconds 15] [--rounds 3] [--viewers 1,10,50]
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { clientPath, compileClients, compileLibrary, DIST, TMP } from './lib/com
 import { ROOT, startGstServer } from './lib/gst-server';
 import { RED_JS } from './lib/node-red';
 import { readProcCpu, sleep, startHelper, type Helper } from './lib/proc';
+import { median } from './lib/stats';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -51,7 +52,7 @@ function userDirFor(cameraUrl: string, port: number): string {
   cpSync(join(ROOT, 'icons'), join(nodesDir, 'icons'), { recursive: true });
   writeFileSync(join(userDir, 'settings.js'), `module.exports = {
   uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', nodesDir: [${JSON.stringify(nodesDir)}],
-  logging: { console: { level: 'warn', metrics: false, audit: false } }, editorTheme: { tours: false },
+  logging: { console: { level: 'info', metrics: false, audit: false } }, editorTheme: { tours: false }, credentialSecret: 'bench-only',
   telemetry: { enabled: false, updateNotification: false }, diagnostics: { enabled: false, ui: false },
 };\n`);
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify([
@@ -67,9 +68,10 @@ interface Phase { viewers: number; cpuPct: number; rssMiB: number; viewerFps: nu
 async function main(): Promise<void> {
   const seconds = Number(arg('--seconds') ?? 15);
   const counts = (arg('--viewers') ?? '1,10,50').split(',').map(Number);
+  const rounds = Math.max(1, Number(arg('--rounds') ?? 3));
   compileClients();
   if (!compileLibrary() || !existsSync(join(DIST, 'nodes', 'mjpeg-http-out.js'))) throw new Error('the library did not compile');
-  const gst = await startGstServer({ width: 1280, height: 720, fps: 25, durationS: 60 + (counts.length + 1) * (seconds + 5) * 2 });
+  const gst = await startGstServer({ width: 1280, height: 720, fps: 25, durationS: 60 + rounds * (counts.length + 1) * (seconds + 5) * 2 });
   const port = await freePort();
   const userDir = userDirFor(gst.url, port);
   let red: Helper | null = null;
@@ -84,8 +86,10 @@ async function main(): Promise<void> {
       /Server now running at/, 60000));
     const pid = red.pid;
     await sleep(5000); // the camera connects and the JIT settles
-    const phases: Phase[] = [];
-    for (const n of [0, ...counts]) {
+    const measured: Phase[] = [];
+    // the phases are repeated in rounds and each figure is the median over the rounds: a
+    // shared machine's noise then moves all of them, not one phase
+    for (let round = 0; round < rounds; round++) for (const n of [0, ...counts]) {
       await ask(String(n));
       await sleep(3000);
       const c0 = readProcCpu(pid);
@@ -106,26 +110,34 @@ async function main(): Promise<void> {
         viewerMbps: n ? (((r1.bytes ?? 0) - (r0.bytes ?? 0)) * 8) / dt / 1e6 / n : 0,
         viewerCpuPct: ((v1.cpu - v0.cpu) / dt) * 100,
       };
-      phases.push(phase);
-      process.stderr.write(`${JSON.stringify(phase)}\n`);
+      measured.push(phase);
+      process.stderr.write(`round ${round + 1}: ${JSON.stringify(phase)}\n`);
     }
+    const phases: Phase[] = [0, ...counts].map((n) => {
+      const of = measured.filter((p) => p.viewers === n);
+      const med = (k: keyof Phase): number => median(of.map((p) => p[k]));
+      return { viewers: n, cpuPct: med('cpuPct'), rssMiB: med('rssMiB'), viewerFps: med('viewerFps'), viewerMbps: med('viewerMbps'), viewerCpuPct: med('viewerCpuPct') };
+    });
     const base = phases[0] as Phase;
+    const first = phases.find((p) => p.viewers === 1);
     const rows = phases.map((p) => ({
       ...p,
       cpuRatio: p.cpuPct / base.cpuPct,
       perViewer: p.viewers ? (p.cpuPct - base.cpuPct) / p.viewers / base.cpuPct : 0,
+      // what one more viewer costs once the stream is served at all
+      perViewerBeyondFirst: first && p.viewers > 1 ? (p.cpuPct - first.cpuPct) / (p.viewers - 1) / base.cpuPct : null,
       rssRatio: p.rssMiB / base.rssMiB,
     }));
-    const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version }, camera: '1280×720 25 fps (GStreamer, TCP)', seconds, rows };
+    const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version }, camera: '1280×720 25 fps (GStreamer, TCP)', seconds, rounds, rows, measured };
     const out = join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'live-view.json'), `${JSON.stringify(result, null, 2)}\n`);
     const md = [
-      `Live view bench (${result.date}, ${result.machine.cpus}× ${result.machine.model}, Node ${result.machine.node}): one ${result.camera} camera → mjpeg http out, Node-RED process only, ${seconds} s per phase.`,
+      `Live view bench (${result.date}, ${result.machine.cpus}× ${result.machine.model}, Node ${result.machine.node}): one ${result.camera} camera → mjpeg http out, Node-RED process only, ${seconds} s per phase, median of ${rounds} rounds.`,
       '',
-      '| viewers | Node-RED CPU | × camera alone | each extra viewer, share of the camera | RSS MiB | × camera alone | fps per viewer | Mbit/s per viewer |',
-      '|---:|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) => `| ${r.viewers === 0 ? '0 (camera alone)' : r.viewers} | ${r.cpuPct.toFixed(1)} % | ${r.cpuRatio.toFixed(2)} | ${r.viewers ? r.perViewer.toFixed(3) : '–'} | ${r.rssMiB.toFixed(0)} | ${r.rssRatio.toFixed(2)} | ${r.viewers ? r.viewerFps.toFixed(1) : '–'} | ${r.viewers ? r.viewerMbps.toFixed(1) : '–'} |`),
+      '| viewers | Node-RED CPU (% of a core) | × camera alone | per viewer, × camera | per viewer beyond the first, × camera | RSS MiB | × camera alone | fps per viewer | Mbit/s per viewer |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.viewers === 0 ? '0 (camera alone)' : r.viewers} | ${r.cpuPct.toFixed(2)} % | ${r.cpuRatio.toFixed(2)} | ${r.viewers ? r.perViewer.toFixed(3) : '–'} | ${r.perViewerBeyondFirst === null ? '–' : r.perViewerBeyondFirst.toFixed(3)} | ${r.rssMiB.toFixed(0)} | ${r.rssRatio.toFixed(2)} | ${r.viewers ? r.viewerFps.toFixed(1) : '–'} | ${r.viewers ? r.viewerMbps.toFixed(1) : '–'} |`),
       '',
     ].join('\n');
     writeFileSync(join(out, 'live-view.md'), md);
