@@ -70,6 +70,13 @@ export = function (RED: NodeAPI): void {
       node.error(`path ${path} is already served by another mjpeg http out node (${owner})`);
       return;
     }
+    const app = RED.httpNode as unknown as RouteApp | undefined;
+    if (!app || typeof app.use !== 'function') {
+      // settings.js has httpNodeRoot: false
+      node.status({ fill: 'red', shape: 'ring', text: 'no http server' });
+      node.error('Node-RED serves no HTTP nodes here (httpNodeRoot is false in settings.js)');
+      return;
+    }
     let camera: RtspCameraNode | null = null;
     if (def.camera) {
       camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
@@ -136,7 +143,7 @@ export = function (RED: NodeAPI): void {
       }
     };
     const unmount = mountGetRoutes(
-      RED.httpNode as unknown as RouteApp,
+      app,
       settings,
       (p) => p === path || p === `${path}/snapshot.jpg`,
       onRequest,
