@@ -78,7 +78,8 @@ export = function (RED: NodeAPI): void {
       return;
     }
     let camera: RtspCameraNode | null = null;
-    if (def.camera) {
+    // "_ADD_" is the editor's "none" entry of a config-node list
+    if (def.camera && def.camera !== '_ADD_') {
       camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
       if (!camera || typeof camera.register !== 'function') {
         node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
@@ -156,6 +157,8 @@ export = function (RED: NodeAPI): void {
         id: node.id,
         cameraStatus: (s: NodeStatus) => {
           cameraStatus = s;
+          // connecting, reconnecting or failed: a snapshot must not be a frame from before
+          if (s.fill !== undefined && s.fill !== 'green') hub.clearLatest();
           showStatus();
         },
         cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
