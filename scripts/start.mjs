@@ -119,7 +119,9 @@ module.exports = {
     { stdio: ['ignore', 'pipe', 'inherit'], cwd: userDir });
   children.push(red);
   red.stdout.pipe(process.stdout);
-  await waitForLine(red, /Started flows|Server now running/, 'Node-RED', 60000);
+  // the HTTP port is open only once this line is out ("Started flows" may come earlier, e.g.
+  // when other node modules, such as the dashboard, are loaded too)
+  await waitForLine(red, /Server now running/, 'Node-RED', 60000);
 
   const flowFile = join(userDir, 'flows.json');
   let current = [];

@@ -3,8 +3,10 @@
  * it. The shape follows core MQTT's broker node: users register and deregister; the session
  * opens with the first user and is torn down (RTSP TEARDOWN, via session.close()) when the
  * last user is removed or the config node itself closes. Config nodes have no visible
- * status, so state changes are pushed to every user node. Registers the editor's
- * "Test connection" route (lib/connection-test.ts).
+ * status, so state changes are pushed to every user node. With `connect: on demand` the
+ * session runs only while some user wants frames (setDemand) and is torn down `linger`
+ * seconds after the last one stopped wanting them. Registers the editor's "Test connection"
+ * route (lib/connection-test.ts).
  */
 import type { NodeAPI, NodeStatus } from 'node-red';
 import { openCamera } from '../camera/open';
@@ -17,6 +19,7 @@ import { registerConnectionTestRoute } from './lib/connection-test';
 import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
 import { redactText } from '../rtsp/redact';
+import { OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
 
 interface CameraSettings {
   rtspCameraUdpPortRange: string;
@@ -95,6 +98,9 @@ export = function (RED: NodeAPI): void {
     let closing = false;
     /** the listeners this node attached, so it removes exactly those (listener hygiene) */
     let detach: (() => void) | null = null;
+
+    const onDemand = parseConnect(def.connect) === 'on demand';
+    Object.defineProperty(node, 'onDemand', { value: onDemand, enumerable: true });
 
     const pushStatus = (s: NodeStatus): void => {
       status = s;
@@ -180,16 +186,54 @@ export = function (RED: NodeAPI): void {
       }
     };
 
+    const demand = new OnDemand({
+      lingerMs: parseLingerS(def.linger) * 1000,
+      open: () => {
+        if (!session && !closing) openSession();
+      },
+      close: () => {
+        void closeSession().then(() => {
+          if (closing || demand.active) return;
+          pushStatus(statusForState(lastState, null));
+          for (const u of users.values()) u.cameraIdle?.();
+        });
+      },
+    });
+    /** demand keys per user, so a user that leaves takes all its wants with it */
+    const demandKeys = new Map<string, Set<string>>();
+
     node.register = (user: CameraUser): void => {
       clearGrace();
       users.set(user.id, user);
-      if (!session && !closing) openSession();
+      if (!onDemand && !session && !closing) openSession();
       user.cameraStatus(status);
+    };
+
+    node.setDemand = (user: CameraUser, wanted: boolean, key?: string): void => {
+      if (!onDemand || closing) return;
+      const k = `${user.id}\u0000${key ?? ''}`;
+      let keys = demandKeys.get(user.id);
+      if (wanted) {
+        if (!users.has(user.id)) return;
+        if (!keys) demandKeys.set(user.id, (keys = new Set()));
+        keys.add(k);
+      } else {
+        keys?.delete(k);
+        if (keys?.size === 0) demandKeys.delete(user.id);
+      }
+      demand.set(k, wanted);
     };
 
     node.deregister = (user: CameraUser, removed: boolean, done: () => void): void => {
       users.delete(user.id);
       user.cameraStatus({});
+      if (onDemand) {
+        // the session follows demand alone: let the linger rule close it
+        for (const k of demandKeys.get(user.id) ?? []) demand.set(k, false);
+        demandKeys.delete(user.id);
+        done();
+        return;
+      }
       if (users.size > 0 || !session || closing) {
         done();
         return;
@@ -220,6 +264,7 @@ export = function (RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
       clearGrace();
+      demand.dispose();
       closeSession().then(
         () => {
           users.clear();

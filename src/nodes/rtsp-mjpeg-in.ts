@@ -4,7 +4,9 @@
  * on request. Frames are never queued: Node-RED's send() cannot push back, so at most one
  * frame waits for the next event-loop turn and a newer frame replaces it (counted as
  * dropped downstream). A message with payload "snapshot" (any message in request mode)
- * emits the latest frame once.
+ * emits the latest frame once. "start" and "stop" start and stop the stream (it starts on
+ * deploy unless `startOnDeploy` is off); a stopped node sends no frames and does not keep an
+ * on-demand camera connected.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { FrameInfo } from '../camera/types';
@@ -17,6 +19,7 @@ interface MjpegInDef extends NodeDef {
   camera?: string | undefined;
   maxFps?: number | string | undefined;
   mode?: 'stream' | 'request' | string | undefined;
+  startOnDeploy?: boolean | string | undefined;
 }
 
 interface MjpegInNode extends Node {
@@ -67,6 +70,8 @@ export = function (RED: NodeAPI): void {
     let flush: NodeJS.Immediate | null = null;
     const waiters = new Set<Waiter>();
     let closed = false;
+    let started = def.startOnDeploy !== false && def.startOnDeploy !== 'false';
+    const STOPPED: NodeStatus = { fill: 'grey', shape: 'ring', text: 'stopped' };
 
     const sendPending = (): void => {
       flush = null;
@@ -89,13 +94,17 @@ export = function (RED: NodeAPI): void {
 
     const user: CameraUser = {
       id: node.id,
-      cameraStatus: (s: NodeStatus) => node.status(s),
+      // a stopped stream node says so, whatever its camera does
+      cameraStatus: (s: NodeStatus) => node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : s),
       cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
       cameraFrame: (frame: SharedFrame) => {
         if (closed) return;
         errors.reset();
-        for (const w of [...waiters]) answer(w, Buffer.from(frame.take()), frame.info);
-        if (requestOnly) return;
+        if (waiters.size > 0) {
+          for (const w of [...waiters]) answer(w, Buffer.from(frame.take()), frame.info);
+          snapshotDemand();
+        }
+        if (requestOnly || !started) return;
         if (!gate.admit(frame.info)) {
           node.framesSkipped++;
           return;
@@ -110,7 +119,27 @@ export = function (RED: NodeAPI): void {
       },
     };
 
+    /** an on-demand camera stays connected while a snapshot waits */
+    const snapshotDemand = (): void => camera.setDemand(user, waiters.size > 0, 'snapshot');
+
+    const setStarted = (on: boolean): void => {
+      if (requestOnly) return;
+      started = on;
+      if (!on) {
+        if (flush) clearImmediate(flush);
+        flush = null;
+        pending = null;
+      }
+      camera.setDemand(user, on);
+      node.status(on ? camera.currentStatus() : STOPPED);
+    };
+
     node.on('input', (msg, send, done) => {
+      if (msg.payload === 'start' || msg.payload === 'stop') {
+        setStarted(msg.payload === 'start');
+        done();
+        return;
+      }
       if (!requestOnly && msg.payload !== 'snapshot') {
         done();
         return;
@@ -118,12 +147,14 @@ export = function (RED: NodeAPI): void {
       const latest = camera.latestFrame();
       const timer = setTimeout(() => {
         waiters.delete(w);
+        snapshotDemand();
         done(new Error(`no frame from the camera within ${SNAPSHOT_WAIT_MS / 1000} s`));
       }, SNAPSHOT_WAIT_MS);
       const w: Waiter = { msg, send, done, timer };
       waiters.add(w);
       // the latest frame may already have been sent on: hand out a copy
       if (latest) answer(w, Buffer.from(latest.jpeg), latest.info);
+      snapshotDemand();
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
@@ -140,6 +171,10 @@ export = function (RED: NodeAPI): void {
     });
 
     camera.register(user);
+    if (!requestOnly) {
+      if (started) camera.setDemand(user, true);
+      else node.status(STOPPED);
+    }
   }
 
   RED.nodes.registerType<MjpegInNode, MjpegInDef, object, object>('rtsp-mjpeg in', RtspMjpegIn);

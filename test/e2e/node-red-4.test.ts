@@ -68,7 +68,7 @@ describe('Node-RED 4.1 with the packed package', { timeout: 240_000 }, () => {
     for (const d of dirs) removeDir(d);
   });
 
-  test('palette: the three node types load from the user directory, with help, icons and examples', async () => {
+  test('palette: the four node types load from the user directory, with help, icons and examples', async () => {
     await checkPalette(nr1!);
   });
 

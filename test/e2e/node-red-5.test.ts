@@ -2,7 +2,8 @@
  * The same install-and-deploy check in Node-RED 5 on Node 22 (Node-RED 5 refuses Node < 22.9,
  * this machine's Node is 20): a Node 22 binary and node-red@5 from the npm registry, the
  * packed package installed into a fresh user dir with that Node's npm, then the palette check
- * and the MQTT example against mosquitto and the demo camera.
+ * and the MQTT example against mosquitto and the demo camera; `mjpeg http out` on Node-RED 5's
+ * Express 5 (its routes are taken off another router stack than Express 4's).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,8 @@ import { mqttExampleFlow, topicsOf } from './support/flows';
 import { checkPalette } from './support/palette';
 import { assertDecodes, assertWholeJpegs } from './support/jpeg-checks';
 import { node22, nodeRed5 } from './support/node22';
-import { until } from './support/processes';
+import { sleep, until } from './support/processes';
+import { decodeJpeg } from '../support/djpeg';
 
 describe('Node-RED 5 on Node 22 with the packed package', { timeout: 480_000 }, () => {
   let broker: Broker | undefined;
@@ -42,7 +44,7 @@ describe('Node-RED 5 on Node 22 with the packed package', { timeout: 480_000 }, 
     removeDir(dir);
   });
 
-  test('palette: the three node types, help, icons and examples', async () => {
+  test('palette: the four node types, help, icons and examples', async () => {
     await checkPalette(nr!);
   });
 
@@ -67,4 +69,26 @@ describe('Node-RED 5 on Node 22 with the packed package', { timeout: 480_000 }, 
       await sub.close();
     }
   });
+
+  test('mjpeg http out on Express 5: snapshot and stream; a changed path answers 404 at the old one', () => withLogs([nr], async () => {
+    const flow = (path: string): Record<string, unknown>[] => [
+      { id: 'nr5tab', type: 'tab', label: 'live' },
+      { id: 'nr5cam', type: 'rtsp-camera', name: 'demo', url: cam!.url, transport: 'tcp' },
+      { id: 'nr5out', type: 'mjpeg http out', z: 'nr5tab', camera: 'nr5cam', path, maxFps: 0, maxViewers: 10, wires: [] },
+    ];
+    await nr!.deploy(flow('/nr5/a'));
+    let snap: Buffer | null = null;
+    await until(async () => {
+      const r = await nr!.http('GET', '/nr5/a/snapshot.jpg', undefined, { accept: 'image/jpeg' });
+      if (r.status === 200) snap = r.body;
+      return r.status === 200;
+    }, 'a snapshot', 20_000);
+    assert.ok(decodeJpeg(snap as unknown as Buffer).ok);
+    const head = await nr!.http('HEAD', '/nr5/a');
+    assert.match(String(head.headers['content-type']), /^multipart\/x-mixed-replace/);
+    await nr!.deploy(flow('/nr5/b'));
+    await sleep(300);
+    assert.equal((await nr!.http('GET', '/nr5/a/snapshot.jpg')).status, 404, 'old path gone');
+    await until(async () => (await nr!.http('GET', '/nr5/b/snapshot.jpg')).status === 200, 'new path serves', 20_000);
+  }));
 });

@@ -1,7 +1,7 @@
 /**
  * The built package inside a real Node-RED 4 runtime with adminAuth on (the test helper's
  * runtime stubs RED.auth, so permission checks need the real thing): Node-RED loads the
- * three types from package.json, serves the icons, refuses the "Test connection" endpoint
+ * four types from package.json, serves the icons, refuses the "Test connection" endpoint
  * to anonymous and read-only users and answers it for an admin; every example flow deploys,
  * and the snapshot example serves a JPEG over HTTP from the demo camera.
  * The package is laid out in a temporary folder exactly as the build lays it out (package.json,
@@ -121,14 +121,14 @@ after(async () => {
   for (const d of [userDir, pkgDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
-test('Node-RED loads the three types from package.json and serves the icons', async () => {
+test('Node-RED loads the four types from package.json and serves the icons', async () => {
   const t = await token('admin');
   const r = await fetch(`${base}/nodes`, { headers: { accept: 'application/json', authorization: `Bearer ${t}` } });
   const sets = (await r.json()) as { module: string; types: string[]; enabled: boolean; err?: string }[];
   const ours = sets.filter((s) => s.module === 'node-red-contrib-rtsp-mjpeg');
-  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
+  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mjpeg http out', 'rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
   for (const s of ours) assert.equal(s.err, undefined, s.err);
-  for (const icon of ['camera.svg', 'stats.svg']) {
+  for (const icon of ['camera.svg', 'stats.svg', 'mjpeg-http.svg']) {
     const i = await fetch(`${base}/icons/node-red-contrib-rtsp-mjpeg/${icon}`, { headers: { authorization: `Bearer ${t}` } });
     assert.equal(i.status, 200, icon);
     assert.match(i.headers.get('content-type') ?? '', /svg/);
@@ -153,6 +153,9 @@ test('every example flow deploys in Node-RED 4; the snapshot example serves a JP
   const nodes: Record<string, unknown>[] = [{ id: 'examples-tab', type: 'tab', label: 'examples' }];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
     for (const n of JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>[]) {
+      // Dashboard 2 is not installed in this runtime: its nodes would hold all flows back as
+      // "missing types"; the e2e suite deploys that example whole, with the dashboard
+      if (String(n.type).startsWith('ui-')) continue;
       if (n.type === 'rtsp-camera') n.url = cam().url;
       if (n.type === 'file') n.filename = join(userDir, String(n.filename).replace(/^.*\//, ''));
       if ('x' in n) n.z = 'examples-tab';

@@ -29,7 +29,7 @@ interface Pkg {
   'node-red'?: { version?: string; nodes?: Record<string, string> };
 }
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Pkg;
-const CONTRACT_TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats'];
+const CONTRACT_TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out'];
 
 type Node = acorn.Node & Record<string, unknown>;
 
@@ -101,7 +101,7 @@ describe('scorecard: package.json (P01, P03-P07, D01)', () => {
 
 describe('scorecard: editor files', () => {
   test('node-red.nodes lists one file per contract type, each with its .html beside it', () => {
-    assert.deepEqual(nodeFiles.map(([set]) => set).sort(), ['rtcp-stats', 'rtsp-camera', 'rtsp-mjpeg-in']);
+    assert.deepEqual(nodeFiles.map(([set]) => set).sort(), ['mjpeg-http-out', 'rtcp-stats', 'rtsp-camera', 'rtsp-mjpeg-in']);
     for (const h of htmlByFile) assert.ok(existsSync(h.htmlPath), h.htmlPath);
   });
 
@@ -152,6 +152,9 @@ describe('scorecard: editor files', () => {
     assert.deepEqual(keysOf('rtsp-camera', 'credentials'), ['username', 'password']);
     for (const k of ['name', 'camera', 'maxFps']) assert.ok(keysOf('rtsp-mjpeg in', 'defaults').includes(k), k);
     for (const k of ['name', 'camera', 'interval']) assert.ok(keysOf('rtcp stats', 'defaults').includes(k), k);
+    for (const k of ['name', 'camera', 'path', 'maxFps', 'maxViewers']) assert.ok(keysOf('mjpeg http out', 'defaults').includes(k), k);
+    for (const k of ['connect', 'linger']) assert.ok(keysOf('rtsp-camera', 'defaults').includes(k), k);
+    assert.ok(keysOf('rtsp-mjpeg in', 'defaults').includes('startOnDeploy'));
   });
 
   test('icons named in the editor exist in icons/ (copied beside the node .js by the build)', () => {
@@ -191,7 +194,8 @@ describe('scorecard: examples (N02)', () => {
       assert.equal(ids.size, nodes.length, `${f}: duplicate ids`);
       for (const n of nodes) {
         for (const out of n.wires ?? []) for (const w of out) assert.ok(ids.has(w), `${f}: ${n.id} wired to missing ${w}`);
-        if (n.camera !== undefined) assert.ok(ids.has(n.camera), `${f}: missing camera ${n.camera}`);
+        // an empty camera is the camera-less mode of mjpeg http out
+        if (n.camera) assert.ok(ids.has(n.camera), `${f}: missing camera ${n.camera}`);
         if (n.broker !== undefined && n.type !== 'mqtt-broker') assert.ok(ids.has(n.broker), `${f}: missing broker ${n.broker}`);
       }
       // flows carry no credentials: they are never exported
@@ -202,6 +206,6 @@ describe('scorecard: examples (N02)', () => {
 
   test('together they use every non-config node type', () => {
     const used = new Set(flows.flatMap(({ flow }) => (flow as { type: string }[]).map((n) => n.type)));
-    for (const t of ['rtsp-mjpeg in', 'rtcp stats']) assert.ok(used.has(t), t);
+    for (const t of ['rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out']) assert.ok(used.has(t), t);
   });
 });

@@ -180,8 +180,15 @@ def main():
 
     server.get_mount_points().add_factory(a.path, factory)
 
-    # One line per accepted RTSP connection: lets tests count reconnect attempts (retry storms).
-    def on_client(_server, _client):
+    # One line per accepted RTSP connection: lets tests count reconnect attempts (retry storms),
+    # and one per TEARDOWN request, so tests can count session ends (on-demand cameras)
+    def on_teardown(_client, _ctx):
+        with out_lock:
+            sys.stdout.write('TEARDOWN\n')
+            sys.stdout.flush()
+
+    def on_client(_server, client):
+        client.connect('teardown-request', on_teardown)
         with out_lock:
             sys.stdout.write('CLIENT connected\n')
             sys.stdout.flush()

@@ -250,6 +250,8 @@ export interface GstServer {
   rtcp: ServerSeenRtcp[];
   /** number of RTSP connections accepted so far */
   connections(): number;
+  /** number of TEARDOWN requests the server received so far */
+  teardowns(): number;
   stop(): Promise<void>;
 }
 
@@ -298,6 +300,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   const child = spawnTracked(PYTHON, gstArgs(opts));
   const rtcp: ServerSeenRtcp[] = [];
   let connections = 0;
+  let teardowns = 0;
   let pending = '';
   child.stdout?.on('data', (d: Buffer) => {
     pending += d.toString();
@@ -306,6 +309,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
     for (const l of lines) {
       if (l.startsWith('RTCP ')) rtcp.push(parseServerRtcpLine(l));
       else if (l.startsWith('CLIENT ')) connections++;
+      else if (l === 'TEARDOWN') teardowns++;
     }
   });
   child.stderr?.resume();
@@ -319,6 +323,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   return {
     url: m[1]!, port: Number(m[2]), rtcp,
     connections: () => connections,
+    teardowns: () => teardowns,
     stop: () => stopChild(child),
   };
 }

@@ -28,6 +28,9 @@ export interface CameraUser {
   /** message is credential-free */
   cameraError(reason: CameraErrorReason, message: string): void;
   cameraFrame?(frame: SharedFrame): void;
+  /** an on-demand camera closed its session (nobody wanted frames for `linger`): a frame
+   * kept from it is stale now */
+  cameraIdle?(): void;
 }
 
 export interface CameraStats extends StatsReport {
@@ -46,4 +49,10 @@ export interface RtspCameraNode extends Node<CameraCredentials> {
   countDownstreamDrop(): void;
   /** the current status line, for a user that just registered */
   currentStatus(): NodeStatus;
+  /** `connect: on demand`: the session runs only while some user wants frames */
+  readonly onDemand: boolean;
+  /** A registered user wants frames (a viewer, a started stream, a pending snapshot) or no
+   * longer does. `key` tells apart several wants of one user (default: the user's id). Only
+   * an on-demand camera acts on it; an always-connected one runs while it has users. */
+  setDemand(user: CameraUser, wanted: boolean, key?: string): void;
 }

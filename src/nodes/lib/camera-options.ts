@@ -25,6 +25,10 @@ export interface CameraFields {
   maxFrameMB?: number | string | undefined;
   width?: number | string | undefined;
   height?: number | string | undefined;
+  /** "always" (default) or "on demand" */
+  connect?: string | undefined;
+  /** seconds an on-demand session stays up after the last consumer left */
+  linger?: number | string | undefined;
 }
 
 export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast'];

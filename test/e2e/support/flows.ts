@@ -51,7 +51,7 @@ export function mqttExampleFlow(o: MqttFlowOptions): FlowNode[] {
   return onTab(flow, `e2e-${o.topicPrefix ?? 'demo'}`);
 }
 
-const CONFIG_TYPES = new Set(['rtsp-camera', 'mqtt-broker', 'tls-config']);
+const CONFIG_TYPES = new Set(['rtsp-camera', 'mqtt-broker', 'tls-config', 'ui-base', 'ui-page', 'ui-group', 'ui-theme']);
 
 /**
  * Puts the flow nodes on a tab, as Import in the editor does: an example file carries no tab,

@@ -11,7 +11,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { freePort, run, spawnGroup, type GroupChild } from './processes';
 
 export const PACKAGE = 'node-red-contrib-rtsp-mjpeg';
-export const TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats'] as const;
+export const TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out'] as const;
 
 export interface NodeEnv {
   /** the node binary that runs npm and Node-RED (default: this process's) */
@@ -26,11 +26,12 @@ function envFor(opts: NodeEnv): NodeJS.ProcessEnv {
   return env;
 }
 
-/** A fresh Node-RED user directory with the tarball installed as a user would. */
-export async function makeUserDir(tgz: string, label: string, opts: NodeEnv = {}): Promise<string> {
+/** A fresh Node-RED user directory with the tarball installed as a user would (plus `also`,
+ * other packages from the npm cache, e.g. the dashboard an example needs). */
+export async function makeUserDir(tgz: string, label: string, opts: NodeEnv = {}, also: string[] = []): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `e2e-nr-${label}-`));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'node-red-project', description: 'e2e user dir', version: '0.0.1', private: true }, null, 2));
-  const r = await run(`npm install (${label})`, 'npm', ['install', '--no-audit', '--no-fund', '--omit=dev', '--prefer-offline', tgz],
+  const r = await run(`npm install (${label})`, 'npm', ['install', '--no-audit', '--no-fund', '--omit=dev', '--prefer-offline', tgz, ...also],
     { cwd: dir, env: envFor(opts), timeoutMs: 240_000 });
   if (r.code !== 0) throw new Error(`npm install ${tgz} in ${dir} failed (exit ${r.code}):\n${r.output.slice(-4000)}`);
   return dir;
@@ -55,6 +56,8 @@ export interface StartOptions extends NodeEnv {
   redJs?: string;
   userDir: string;
   label: string;
+  /** more settings.js properties, as JavaScript source (e.g. "httpNodeAuth: {...},") */
+  extraSettings?: string;
 }
 
 export async function startNodeRed(o: StartOptions): Promise<NodeRed> {
@@ -71,6 +74,7 @@ export async function startNodeRed(o: StartOptions): Promise<NodeRed> {
   editorTheme: { tours: false, projects: { enabled: false } },
   externalModules: { autoInstall: false, palette: { allowInstall: false } },
   functionExternalModules: false,
+${o.extraSettings ?? ''}
 };
 `);
   mkdirSync(o.userDir, { recursive: true });
