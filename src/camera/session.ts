@@ -5,7 +5,7 @@
  * down on close(). States: idle → connecting → playing → reconnecting → … → closed.
  */
 import { EventEmitter } from 'node:events';
-import { CameraError, type CameraErrorReason } from '../errors';
+import { CameraError, rtspStatusError } from '../errors';
 import { RtspConnection } from '../rtsp/session';
 import { header, type RtspResponse } from '../rtsp/message';
 import { parseRtspUrl, chooseBaseUrl, keepConnectionHost, type RtspUrl } from '../rtsp/url';
@@ -53,15 +53,8 @@ interface Attempt {
   rtcpChannels: number[];
 }
 
-function statusError(method: string, res: RtspResponse): CameraError {
-  const s = res.statusCode;
-  let reason: CameraErrorReason = 'server error';
-  if (s === 404) reason = 'not found';
-  else if (s === 401 || s === 403) reason = 'auth failed';
-  else if (s === 454) reason = 'session expired';
-  else if (s === 461) reason = 'unsupported transport';
-  else if (s === 415) reason = 'unsupported codec';
-  return new CameraError(reason, `${method}: ${s} ${res.reason}`.trim(), s);
+function statusError(method: string, res: RtspResponse, url: string): CameraError {
+  return rtspStatusError(method, res.statusCode, res.reason, url);
 }
 
 function toCameraError(err: unknown): CameraError {
@@ -254,7 +247,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
         url = target;
         continue;
       }
-      if (s < 200 || s >= 300) throw statusError('DESCRIBE', described);
+      if (s < 200 || s >= 300) throw statusError('DESCRIBE', described, url);
       break;
     }
     a.url = url;
@@ -285,7 +278,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       await this.setupTrack(a, conn, audio, false);
       play = await this.play(a, conn);
     }
-    if (play.statusCode < 200 || play.statusCode >= 300) throw statusError('PLAY', play);
+    if (play.statusCode < 200 || play.statusCode >= 300) throw statusError('PLAY', play, a.aggregate);
 
     a.playing = true;
     a.playingSince = monotonicMs();
@@ -350,7 +343,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       const ch = a.nextChannel;
       const res = await conn.request('SETUP', t.control, [['Transport', `RTP/AVP/TCP;unicast;interleaved=${ch}-${ch + 1}`]]);
       this.checkAlive(a);
-      if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res);
+      if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res, t.control);
       const spec = this.replyTransport(res);
       // Use the channels the server chose (scenario 26).
       const [rtpCh, rtcpCh] = spec?.interleaved ?? [ch, ch + 1];
@@ -379,7 +372,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     const res = await conn.request('SETUP', t.control, [['Transport', transportValue]]);
     this.checkAlive(a);
     if (res.statusCode === 461 && this.mode === 'auto') throw new FallbackToTcp();
-    if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res, t.control);
     const spec = this.replyTransport(res);
     if (spec && (spec.interleaved !== undefined || spec.protocol.endsWith('/TCP'))) {
       // The server insists on TCP: switch on a fresh connection (pitfall 24).

@@ -7,13 +7,25 @@ import type { Node, NodeAPI } from 'node-red';
 import type { CameraErrorReason } from '../errors';
 import type { RtspCameraNode } from './camera-contract';
 
-/** An Error whose `code` Node-RED copies to msg.error.code for Catch nodes. */
-class CameraNodeError extends Error {
-  readonly code: CameraErrorReason;
-  constructor(reason: CameraErrorReason, message: string) {
+/**
+ * What Node-RED gets for an expected camera failure: msg.error.message is the reason and the
+ * detail, msg.error.code the reason, and no msg.error.stack. Node-RED copies `stack` to
+ * Catch messages when the object has one; for a camera that refuses a password the stack
+ * would only list our internal frames and the install path. Real bugs keep their stacks
+ * (they are thrown Errors, not reported through this).
+ */
+export class OperationalError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
     super(message);
     this.name = 'CameraError';
-    this.code = reason;
+    this.code = code;
+    // V8 makes `stack` an own, configurable property of every Error
+    delete (this as { stack?: string }).stack;
+  }
+
+  override toString(): string {
+    return this.message;
   }
 }
 
@@ -40,7 +52,7 @@ export class ErrorReporter {
     if (reason === this.lastReason) return;
     this.lastReason = reason;
     const text = `${reason}: ${message}`;
-    this.node.error(new CameraNodeError(reason, text), { topic: this.topic(), payload: null, reason });
+    this.node.error(new OperationalError(reason, text), { topic: this.topic(), payload: null, reason });
   }
 
   /** the camera delivered again: the next failure is news */

@@ -16,6 +16,7 @@ import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE, parseTransport, type C
 import type { CameraCredentials, CameraDef, CameraStats, CameraUser, RtspCameraNode, SharedFrame } from './camera-contract';
 import { testConnection } from './connection-test';
 import { playingStatus, statusForState } from './status';
+import { ConnectionLog } from './connection-log';
 import { redactSecrets, splitUrlCredentials } from './url-credentials';
 
 interface CameraSettings {
@@ -90,6 +91,8 @@ export = function (RED: NodeAPI): void {
     let session: CameraSession | null = null;
     let lastState: StateChange = { state: 'idle' };
     let lastStats: StatsReport | null = null;
+    /** framesEmitted when the current connection started playing */
+    let framesAtPlay = 0;
     let status: NodeStatus = statusForState(lastState, null);
     let lastStatusAt = 0;
     let downstreamDrops = 0;
@@ -117,7 +120,9 @@ export = function (RED: NodeAPI): void {
         return;
       }
       session = s;
+      const connLog = new ConnectionLog(cleanUrl, (line) => node.log(line));
       const onFrame = (jpeg: Buffer, info: FrameInfo): void => {
+        connLog.frame(() => ({ transport: s.getStats().transport, width: info.width, height: info.height, fps: s.tracks.find((t) => t.kind === 'video')?.fps }));
         let taken = false;
         const shared: SharedFrame = {
           info,
@@ -134,15 +139,18 @@ export = function (RED: NodeAPI): void {
       const onStats = (report: StatsReport): void => {
         lastStats = report;
         // at most one status update per second while playing
-        if (lastState.state === 'playing' && Date.now() - lastStatusAt >= 1000) pushStatus(playingStatus(report));
+        if (lastState.state === 'playing' && Date.now() - lastStatusAt >= 1000) pushStatus(playingStatus(report, framesAtPlay));
       };
       const onState = (change: StateChange): void => {
         lastState = change;
-        pushStatus(statusForState(change, lastStats));
+        if (change.state === 'playing') framesAtPlay = s.getStats().framesEmitted;
+        connLog.state(change);
+        pushStatus(statusForState(change, lastStats, framesAtPlay));
       };
       const onError = (err: CameraError): void => {
         const reason: CameraErrorReason = err instanceof CameraError ? err.reason : 'protocol error';
         const message = redact(err instanceof Error ? err.message : String(err));
+        connLog.error(message);
         pushStatus({ fill: 'red', shape: 'ring', text: reason });
         for (const u of users.values()) u.cameraError(reason, message);
       };

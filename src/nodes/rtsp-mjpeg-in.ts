@@ -9,7 +9,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { FrameInfo } from '../camera/types';
 import type { CameraErrorReason } from '../errors';
-import { findCamera, ErrorReporter } from './camera-user';
+import { findCamera, ErrorReporter, OperationalError } from './camera-user';
 import { FrameRateGate } from './frame-gate';
 import type { CameraUser, SharedFrame } from './camera-contract';
 
@@ -118,7 +118,7 @@ export = function (RED: NodeAPI): void {
       const latest = camera.latestFrame();
       const timer = setTimeout(() => {
         waiters.delete(w);
-        done(new Error(`no frame from the camera within ${SNAPSHOT_WAIT_MS / 1000} s`));
+        done(new OperationalError('timeout', `no frame from the camera within ${SNAPSHOT_WAIT_MS / 1000} s`));
       }, SNAPSHOT_WAIT_MS);
       const w: Waiter = { msg, send, done, timer };
       waiters.add(w);
