@@ -1,7 +1,8 @@
 /**
  * One info line per change of a camera's connection, for the Node-RED log: connected (with
  * transport, size and frame rate, once the first frame shows the size), lost (with the
- * reason), recovered (after how long), and a failure to connect once per distinct reason.
+ * reason), recovered (after how long), and, before the first connection, a failure to
+ * connect once per distinct reason.
  * Never one line per retry. The URL and the details it gets are already credential-free.
  */
 import type { StateChange } from '../camera/types';
@@ -47,7 +48,8 @@ export class ConnectionLog {
       this.lostAt = this.now();
       this.lastFailure = reason;
       this.write(`lost ${this.url}: ${reason}${detail}`);
-    } else if (reason !== this.lastFailure) {
+    } else if (this.lostAt === null && reason !== this.lastFailure) {
+      // not yet connected: each distinct reason once (once lost, the next line is "recovered")
       this.lastFailure = reason;
       this.write(`cannot connect to ${this.url}: ${reason}${detail}`);
     }
@@ -60,13 +62,13 @@ export class ConnectionLog {
     this.up = true;
     this.lastFailure = null;
     const i = info();
-    const what = [i.transport ? `over ${i.transport}` : '', i.width > 0 && i.height > 0 ? `${i.width}×${i.height}` : '', i.fps ? `at ${i.fps} fps` : '']
-      .filter((s) => s !== '').join(', ');
-    const tail = what ? `, ${what}` : '';
+    // " over tcp, 640×360 at 10 fps"
+    const size = i.width > 0 && i.height > 0 ? `${i.width}×${i.height}${i.fps ? ` at ${i.fps} fps` : ''}` : i.fps ? `${i.fps} fps` : '';
+    const tail = (i.transport ? ` over ${i.transport}` : '') + (size ? `${i.transport ? ',' : ''} ${size}` : '');
     if (this.lostAt !== null) {
       const secs = Math.max(0, Math.round((this.now() - this.lostAt) / 1000));
       this.lostAt = null;
-      this.write(`recovered ${this.url} after ${secs} s${tail}`);
+      this.write(`recovered ${this.url} after ${secs} s${tail ? `,${tail}` : ''}`);
     } else {
       this.write(`connected to ${this.url}${tail}`);
     }
