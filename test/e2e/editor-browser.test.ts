@@ -60,7 +60,10 @@ describe('editor in Chromium: camera config, connection test, deploy, no passwor
     page.setDefaultTimeout(20_000);
     page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.stack ?? err.message}`));
     page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(`console.error: ${m.text()} (${m.location().url}:${m.location().lineNumber})`);
+      // RED.comms catches what a subscriber throws and reports it with console.warn
+      if (m.type() === 'error' || (m.type() === 'warning' && /uncaught|error/i.test(m.text()))) {
+        consoleErrors.push(`console.${m.type()}: ${m.text()} (${m.location().url}:${m.location().lineNumber})`);
+      }
     });
   });
 
