@@ -166,10 +166,12 @@ async function grab(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: stri
   const t = timeout(args.timeoutSec * 1000);
   const r = await Promise.race([failed, done, t.promise]);
   t.cancel();
-  const stats = cam.getStats();
   await cam.close();
+  // read after close: the session is 'closed' now, not 'reconnecting' as it was when it gave up
+  const stats = cam.getStats();
+  const failure = r instanceof CameraError ? r.reason : r === 'timeout' && written < args.frames ? 'timeout' : null;
   const red = (s: string): string => redactText(s, secrets);
-  io.out(red(JSON.stringify({ ...stats, framesWritten: written })));
+  io.out(red(JSON.stringify({ ...stats, state: failure ? 'failed' : 'closed', reason: failure, framesWritten: written })));
   if (writeError) { io.err(`error: cannot write frames: ${(writeError as Error).message}`); return 1; }
   if (r instanceof CameraError) { io.err(red(`error: ${r.reason}: ${r.message}`)); return 1; }
   if (r === 'timeout') { io.err(`error: timeout: ${written} of ${args.frames} frames within ${args.timeoutSec} s`); return 1; }

@@ -10,6 +10,8 @@ export type CameraErrorReason =
   | 'unsupported codec'
   | 'unsupported transport'
   | 'timeout'
+  | 'host not found'
+  | 'network unreachable'
   | 'connection refused'
   | 'connection lost'
   | 'protocol error'
@@ -58,7 +60,40 @@ export function reasonForStatus(statusCode: number): CameraErrorReason {
   }
 }
 
-/** The CameraError for a final non-2xx reply to `method`. */
-export function statusError(method: string, res: { statusCode: number; reason: string }): CameraError {
-  return new CameraError(reasonForStatus(res.statusCode), `${method}: ${res.statusCode} ${res.reason}`.trim(), res.statusCode);
+/**
+ * The CameraError for a final non-2xx reply to `method`; `url` is what was asked for, already
+ * without credentials, so a 404 says which path the camera did not know.
+ */
+export function statusError(method: string, res: { statusCode: number; reason: string }, url?: string): CameraError {
+  const what = url ? `${method} ${url}` : method;
+  return new CameraError(reasonForStatus(res.statusCode), `${what}: ${res.statusCode} ${res.reason}`.trim(), res.statusCode);
 }
+
+/**
+ * The reason for a socket-level failure, from Node's error code: the user fixes a name that
+ * does not resolve, a route or firewall, or the camera itself, so each gets its own reason.
+ */
+export function socketErrorReason(code: string | undefined, message: string): CameraErrorReason {
+  switch (code) {
+    case 'ENOTFOUND': case 'EAI_AGAIN': case 'EAI_NONAME': case 'EAI_FAIL': return 'host not found';
+    case 'ENETUNREACH': case 'EHOSTUNREACH': case 'EHOSTDOWN': case 'ENETDOWN': return 'network unreachable';
+    case 'ETIMEDOUT': return 'timeout';
+    case 'ECONNREFUSED': return 'connection refused';
+    default:
+      if (code?.startsWith('ERR_TLS') || code?.includes('CERT') || /certificate|tls|ssl/i.test(message)) return 'tls error';
+      return 'connection lost';
+  }
+}
+
+/**
+ * Failures that retrying will not cure until someone changes the camera or the node: they
+ * back off to minutes (camera/backoff.ts), and the status says what to change.
+ */
+export const REASON_ADVICE: Partial<Record<CameraErrorReason, string>> = {
+  'auth failed': 'check the user name and password',
+  'not found': 'check the path in the URL',
+  'unsupported codec': 'enable a Motion-JPEG stream on the camera',
+  'host not found': 'check the host name',
+  'network unreachable': 'check the address and the network route',
+  'invalid url': 'the URL must look like rtsp://host[:port]/path',
+};

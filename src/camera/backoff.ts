@@ -1,8 +1,10 @@
 /**
  * Reconnect delays for one camera. Exponential with jitter so that a fleet of cameras that
  * dropped together does not reconnect in lock-step; reset once a connection has been healthy
- * long enough; authentication failures back off much harder because every attempt with a
- * wrong password can count towards an account lockout on the camera.
+ * long enough. Failures that a retry will not cure back off to minutes: a wrong password
+ * (every attempt can count towards an account lockout on the camera), a path that is still
+ * not found the second time, and a camera without a Motion-JPEG stream (that takes someone
+ * changing the camera's settings, so from the first failure on).
  */
 export interface BackoffOptions {
   /** first delay, default 1000 ms */
@@ -20,6 +22,12 @@ export interface BackoffOptions {
   random?: (() => number) | undefined;
 }
 
+/** From which consecutive failure of the reason on the long schedule applies. */
+const LASTING_FROM: Partial<Record<string, number>> = { 'not found': 2, 'unsupported codec': 1 };
+/** Its first delay, doubling up to the auth cap (10 min by default). Thirty seconds for a
+ * camera without Motion-JPEG keeps it to three connections in any two minutes. */
+const LASTING_MIN_MS: Partial<Record<string, number>> = { 'not found': 15000, 'unsupported codec': 30000 };
+
 export class Backoff {
   private readonly minMs: number;
   private readonly maxMs: number;
@@ -32,6 +40,9 @@ export class Backoff {
   attempts = 0;
   /** consecutive attempts that ended in 'auth failed' */
   authFailures = 0;
+  /** consecutive attempts that ended with the same lasting reason ('not found', 'unsupported codec') */
+  lastingFailures = 0;
+  private lastingReason: string | null = null;
   private playingSince: number | null = null;
 
   constructor(opts: BackoffOptions = {}) {
@@ -48,11 +59,15 @@ export class Backoff {
   onPlaying(nowMs: number): void {
     this.playingSince = nowMs;
     this.authFailures = 0; // the credentials worked
+    this.lastingFailures = 0;
+    this.lastingReason = null;
   }
 
   reset(): void {
     this.attempts = 0;
     this.authFailures = 0;
+    this.lastingFailures = 0;
+    this.lastingReason = null;
     this.playingSince = null;
   }
 
@@ -72,7 +87,20 @@ export class Backoff {
     } else {
       this.authFailures = 0;
     }
-    const cap = reason === 'auth failed' ? this.authMaxMs : this.maxMs;
+    const lasting = reason !== undefined && LASTING_FROM[reason] !== undefined;
+    if (lasting) {
+      this.lastingFailures = reason === this.lastingReason ? this.lastingFailures + 1 : 1;
+      this.lastingReason = reason;
+      const from = LASTING_FROM[reason]!;
+      if (this.lastingFailures >= from) {
+        const n = Math.min(this.lastingFailures - from, 30);
+        base = Math.max(base, Math.min(this.authMaxMs, LASTING_MIN_MS[reason]! * 2 ** n));
+      }
+    } else {
+      this.lastingFailures = 0;
+      this.lastingReason = null;
+    }
+    const cap = reason === 'auth failed' || lasting ? this.authMaxMs : this.maxMs;
     const factor = 1 - this.jitter + 2 * this.jitter * this.random();
     return Math.max(this.minMs * (1 - this.jitter), Math.min(cap, Math.round(base * factor)));
   }

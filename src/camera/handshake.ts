@@ -105,7 +105,7 @@ export async function handshake(host: HandshakeHost, a: Attempt): Promise<void> 
     await setup(host, a, conn, audio, false);
     res = await play(host, a, conn);
   }
-  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('PLAY', res);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('PLAY', res, a.aggregate);
   startMedia(a, conn);
 }
 
@@ -147,7 +147,7 @@ async function describe(host: HandshakeHost, a: Attempt): Promise<{ conn: RtspCo
       url = target;
       continue;
     }
-    if (s < 200 || s >= 300) throw statusError('DESCRIBE', described);
+    if (s < 200 || s >= 300) throw statusError('DESCRIBE', described, url);
     a.url = url;
     const base = chooseBaseUrl({ contentBase: header(described.headers, 'Content-Base'), contentLocation: header(described.headers, 'Content-Location'), requestUrl: url });
     const desc = parseSdp(described.body.toString('utf8'), base);
@@ -182,7 +182,7 @@ async function setupInterleaved(host: HandshakeHost, a: Attempt, conn: RtspConne
   const ch = a.nextChannel;
   const res = await conn.request('SETUP', t.control, [['Transport', `RTP/AVP/TCP;unicast;interleaved=${ch}-${ch + 1}`]]);
   checkLive(host, a);
-  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res, t.control);
   // Use the channels the server chose: some servers ignore the pair we asked for.
   const [rtpCh, rtcpCh] = replyTransport(res)?.interleaved ?? [ch, ch + 1];
   a.interleaved!.bind(rtpCh, rtcpCh, track);
@@ -208,7 +208,7 @@ async function setupUdp(host: HandshakeHost, a: Attempt, conn: RtspConnection, t
   const res = await conn.request('SETUP', t.control, [['Transport', transportValue]]);
   checkLive(host, a);
   if (res.statusCode === 461 && host.mode === 'auto') throw new FallbackToTcp('the camera refused UDP (461)');
-  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res, t.control);
   const spec = replyTransport(res);
   if (spec && (spec.interleaved !== undefined || spec.protocol.endsWith('/TCP'))) {
     // The server insists on TCP: switch on a fresh connection (after a switch from UDP some

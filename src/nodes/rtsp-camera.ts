@@ -20,6 +20,7 @@ import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
 import { redactText } from '../rtsp/redact';
 import { OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
+import { ConnectionLog } from './lib/connection-log';
 
 interface CameraSettings {
   rtspCameraUdpPortRange: string;
@@ -91,6 +92,8 @@ export = function (RED: NodeAPI): void {
     let session: CameraSession | null = null;
     let lastState: StateChange = { state: 'idle' };
     let lastStats: StatsReport | null = null;
+    /** framesEmitted when the current connection started playing */
+    let framesAtPlay = 0;
     let status: NodeStatus = statusForState(lastState, null);
     let lastStatusAt = 0;
     let downstreamDrops = 0;
@@ -121,7 +124,9 @@ export = function (RED: NodeAPI): void {
         return;
       }
       session = s;
+      const connLog = new ConnectionLog(cleanUrl, (line) => node.log(line));
       const onFrame = (jpeg: Buffer, info: FrameInfo): void => {
+        connLog.frame(() => ({ transport: s.getStats().transport, width: info.width, height: info.height, fps: s.tracks.find((t) => t.kind === 'video')?.fps }));
         let taken = false;
         const shared: SharedFrame = {
           info,
@@ -138,15 +143,18 @@ export = function (RED: NodeAPI): void {
       const onStats = (report: StatsReport): void => {
         lastStats = report;
         // at most one status update per second while playing
-        if (lastState.state === 'playing' && Date.now() - lastStatusAt >= 1000) pushStatus(playingStatus(report));
+        if (lastState.state === 'playing' && Date.now() - lastStatusAt >= 1000) pushStatus(playingStatus(report, framesAtPlay));
       };
       const onState = (change: StateChange): void => {
         lastState = change;
-        pushStatus(statusForState(change, lastStats));
+        if (change.state === 'playing') framesAtPlay = s.getStats().framesEmitted;
+        connLog.state(change);
+        pushStatus(statusForState(change, lastStats, framesAtPlay));
       };
       const onError = (err: CameraError): void => {
         const reason: CameraErrorReason = err instanceof CameraError ? err.reason : 'protocol error';
         const message = redact(err instanceof Error ? err.message : String(err));
+        connLog.error(message);
         pushStatus({ fill: 'red', shape: 'ring', text: reason });
         for (const u of users.values()) u.cameraError(reason, message);
       };

@@ -11,7 +11,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { FrameInfo } from '../camera/types';
 import type { CameraErrorReason } from '../errors';
-import { findCamera, ErrorReporter } from './lib/camera-user';
+import { findCamera, ErrorReporter, OperationalError } from './lib/camera-user';
 import { FrameRateGate } from './lib/frame-gate';
 import type { CameraUser, SharedFrame } from './lib/camera-contract';
 
@@ -148,7 +148,7 @@ export = function (RED: NodeAPI): void {
       const timer = setTimeout(() => {
         waiters.delete(w);
         snapshotDemand();
-        done(new Error(`no frame from the camera within ${SNAPSHOT_WAIT_MS / 1000} s`));
+        done(new OperationalError('timeout', `no frame from the camera within ${SNAPSHOT_WAIT_MS / 1000} s`));
       }, SNAPSHOT_WAIT_MS);
       const w: Waiter = { msg, send, done, timer };
       waiters.add(w);

@@ -6,7 +6,7 @@
  */
 import * as net from 'node:net';
 import type * as tlsModule from 'node:tls';
-import { CameraError, reasonForStatus, type CameraErrorReason } from '../errors';
+import { CameraError, reasonForStatus, socketErrorReason } from '../errors';
 import { RtspReader, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
 import { serializeRequest, serializeResponse, interleavedFrame } from '../rtsp/serialize';
 import type { Authenticator } from '../rtsp/auth';
@@ -94,16 +94,6 @@ function normFingerprint(fp: string): string {
   return fp.replace(/[^0-9a-f]/gi, '').toUpperCase();
 }
 
-function connectErrorReason(err: NodeJS.ErrnoException): CameraErrorReason {
-  switch (err.code) {
-    case 'ECONNREFUSED': case 'ENOTFOUND': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'EAI_AGAIN': return 'connection refused';
-    case 'ETIMEDOUT': return 'timeout';
-    default:
-      if (err.code?.startsWith('ERR_TLS') || err.code?.includes('CERT') || /certificate|tls|ssl/i.test(err.message)) return 'tls error';
-      return 'connection lost';
-  }
-}
-
 export class RtspConnection {
   private readonly opts: RtspConnectionOptions;
   private readonly socket: net.Socket;
@@ -153,7 +143,7 @@ export class RtspConnection {
     } else {
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
     }
-    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new CameraError(connectErrorReason(err), this.redact(`connection error: ${err.code ?? err.message}`))));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new CameraError(socketErrorReason(err.code, err.message), this.redact(`connection error: ${err.code ?? err.message}`))));
     socket.on('close', () => this.fail(new CameraError('connection lost', 'the camera closed the connection')));
     this.remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   }
@@ -227,7 +217,7 @@ export class RtspConnection {
         socket.once('connect', () => done(null));
       }
       socket.once('error', (err: NodeJS.ErrnoException) => {
-        const reason = connectErrorReason(err);
+        const reason = socketErrorReason(err.code, err.message);
         const what = reason === 'tls error' ? `TLS handshake with ${opts.host}:${opts.port} failed: ${err.code ?? err.message}` : `cannot connect to ${opts.host}:${opts.port}: ${err.code ?? err.message}`;
         done(new CameraError(reason, what));
       });

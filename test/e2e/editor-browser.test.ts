@@ -4,7 +4,11 @@
  * URL with credentials (they move to the credential fields), test the connection (track
  * summary + snapshot), deploy, see the green status with fps. The password, which needs
  * percent-encoding in a URL, must then appear nowhere: not in the flow export, the flows
- * file, the admin API or the log. Screenshots go to test/e2e/artifacts/.
+ * file, the admin API or the log. Then as a new user: a new camera starts from a placeholder URL
+ * and shows the defaults, a wrong path names the URL in the connection test, two imported
+ * examples make one camera and one RTSP session, the palette search finds every node of the
+ * package by "rtsp" and by "camera". No uncaught error may reach the browser console during the
+ * whole suite. Screenshots go to test/e2e/artifacts/.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +17,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemoCamera, type DemoCamera } from '../../src/sim/demo-camera';
 import { ARTIFACTS, packedTarball } from './support/package-tarball';
-import { makeUserDir, removeDir, startNodeRed, withLogs, type NodeRed } from './support/node-red';
+import { makeUserDir, removeDir, startNodeRed, withLogs, PACKAGE, type NodeRed } from './support/node-red';
 
 const CHROMIUM = '/usr/bin/chromium';
 const USERNAME = 'admin';
@@ -22,6 +26,10 @@ const SHOTS = join(ARTIFACTS, 'screenshots');
 
 describe('editor in Chromium: camera config, connection test, deploy, no password in exports', { timeout: 180_000 }, () => {
   let cam: DemoCamera | undefined;
+  /** an open camera for the imported examples */
+  let cam2: DemoCamera | undefined;
+  /** every uncaught page error and console error of the whole suite */
+  const consoleErrors: string[] = [];
   let nr: NodeRed | undefined;
   let dir: string | undefined;
   let browser: Browser | undefined;
@@ -39,6 +47,7 @@ describe('editor in Chromium: camera config, connection test, deploy, no passwor
     const tgz = await packedTarball();
     cam = await startDemoCamera({ port: 0, fps: 10, width: 640, height: 480, path: '/secure', auth: 'digest', username: USERNAME, password: PASSWORD });
     cleanUrl = cam.url;
+    cam2 = await startDemoCamera({ port: 0, fps: 5, width: 320, height: 240, path: '/demo' });
     dir = await makeUserDir(tgz, 'browser');
     nr = await startNodeRed({ userDir: dir, label: 'browser' });
     browser = await chromium.launch({
@@ -49,12 +58,20 @@ describe('editor in Chromium: camera config, connection test, deploy, no passwor
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: nr.url.replace(/\/$/, '') });
     page = await context.newPage();
     page.setDefaultTimeout(20_000);
+    page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.stack ?? err.message}`));
+    page.on('console', (m) => {
+      // RED.comms catches what a subscriber throws and reports it with console.warn
+      if (m.type() === 'error' || (m.type() === 'warning' && /uncaught|error/i.test(m.text()))) {
+        consoleErrors.push(`console.${m.type()}: ${m.text()} (${m.location().url}:${m.location().lineNumber})`);
+      }
+    });
   });
 
   after(async () => {
     await browser?.close().catch(() => undefined);
     await nr?.stop();
     await cam?.close();
+    await cam2?.close();
     removeDir(dir);
   });
 
@@ -207,4 +224,135 @@ describe('editor in Chromium: camera config, connection test, deploy, no passwor
     assertClean(JSON.stringify(camCreds), 'GET /credentials');
     assertClean(nr!.child.output(), 'Node-RED log');
   });
+
+  test('a new camera: placeholder URL, default Advanced values; a wrong path names the URL in the test result', () => withLogs([nr], async () => {
+    assert.ok(deployed, 'needs the deployed node from the first test');
+    const p = page!;
+    try {
+      await p.locator('#red-ui-workspace-chart .red-ui-flow-node').first().dblclick();
+      await p.locator('#node-input-camera').waitFor({ state: 'attached' });
+      await p.locator('#node-input-btn-camera-add').click();
+      const urlInput = p.locator('#node-config-input-url');
+      await urlInput.waitFor({ state: 'visible' });
+      assert.equal(await urlInput.inputValue(), '', 'no pre-filled URL');
+      assert.equal(await urlInput.getAttribute('placeholder'), 'rtsp://camera-ip:554/path');
+      await showTab(p, 'advanced');
+      await shot('06-new-camera-advanced');
+      const advanced = await advancedValues(p);
+      assert.deepEqual(advanced, { reconnectMin: '1', reconnectMax: '30', stallTimeout: '10', maxFrameMB: '16' });
+      await showTab(p, 'connection');
+      const wrong = cam2!.url.replace(/\/demo$/, '/no-such-stream');
+      await urlInput.fill(wrong);
+      await p.locator('#rtsp-camera-test').click();
+      const result = p.locator('#rtsp-camera-test-result');
+      await p.waitForFunction(`/not found/.test(document.querySelector('#rtsp-camera-test-result').textContent)`, undefined, { timeout: 30_000 });
+      const text = (await result.innerText()).trim();
+      assert.ok(text.includes(`not found: DESCRIBE ${wrong}: 404`), `test result names the URL: ${text}`);
+      await shot('07-test-connection-404');
+      await p.locator('#node-config-dialog-cancel').click();
+      await urlInput.waitFor({ state: 'detached' });
+      await p.locator('#node-dialog-cancel').click();
+      await p.locator('#node-input-camera').waitFor({ state: 'detached' });
+    } catch (err) {
+      await shot('failure-new-camera').catch(() => undefined);
+      throw err;
+    }
+  }));
+
+  test('two imported examples make one camera config node and one RTSP session; its Advanced tab shows its values', () => withLogs([nr], async () => {
+    const p = page!;
+    try {
+      const before = cam2!.stats.connections;
+      for (const [i, name] of ['03 Reception statistics', '04 Snapshot on request'].entries()) {
+        await p.evaluate(`RED.actions.invoke('core:show-examples-import-dialog')`);
+        const browser = p.locator('#red-ui-clipboard-dialog-import-tab-examples');
+        await browser.locator('.red-ui-treeList-label', { hasText: PACKAGE }).first().click();
+        await browser.locator('.red-ui-treeList-label', { hasText: name }).first().click();
+        await p.locator('#red-ui-clipboard-dialog-ok').click();
+        if (i > 0) {
+          // the camera exists already: Node-RED asks, and "Import copy" reuses the config node
+          // (RED.nodes.import matches an existing config node by id when it generates new ids)
+          const notice = p.locator('.red-ui-notification', { hasText: 'already exist' });
+          await notice.waitFor();
+          await shot('08-import-conflict');
+          await notice.locator('button', { hasText: 'Import copy' }).click();
+        }
+        // imported nodes follow the mouse until a click drops them
+        const chart = (await p.locator('#red-ui-workspace-chart').boundingBox())!;
+        await p.mouse.move(chart.x + 300, chart.y + 250 + 150 * i, { steps: 5 });
+        await p.mouse.click(chart.x + 300, chart.y + 250 + 150 * i);
+      }
+      const cameras = await p.evaluate(`(() => { const c = []; RED.nodes.eachConfig((n) => { if (n.type === 'rtsp-camera') c.push(n.name); }); return c; })()`) as string[];
+      assert.deepEqual(cameras.filter((n) => n === 'demo camera'), ['demo camera'], `one demo camera: ${JSON.stringify(cameras)}`);
+      const users = await p.evaluate(`(() => { const u = []; RED.nodes.eachNode((n) => { if (n.camera) u.push(n.camera); }); return u; })()`) as string[];
+      assert.equal(users.filter((c) => c === 'demo-cam').length, 3, 'rtcp stats + two rtsp-mjpeg in use the one camera');
+      await shot('09-two-examples-imported');
+
+      // an older flow's camera without the Advanced fields shows the effective values too
+      await p.evaluate(`(() => { const n = RED.nodes.node('demo-cam'); for (const f of ['reconnectMin', 'reconnectMax', 'stallTimeout', 'maxFrameMB']) n[f] = ''; })()`);
+      await p.evaluate(`RED.editor.editConfig('', 'rtsp-camera', 'demo-cam')`);
+      const urlInput = p.locator('#node-config-input-url');
+      await urlInput.waitFor({ state: 'visible' });
+      await showTab(p, 'advanced');
+      assert.deepEqual(await advancedValues(p), { reconnectMin: '1', reconnectMax: '30', stallTimeout: '10', maxFrameMB: '16' });
+      await shot('10-demo-camera-advanced');
+      // point it at this test's camera (the examples use the demo camera's port 8554)
+      await showTab(p, 'connection');
+      await urlInput.fill(cam2!.url);
+      await p.locator('#node-config-dialog-ok').click();
+      await urlInput.waitFor({ state: 'detached' });
+
+      await p.locator('#red-ui-header-button-deploy').click();
+      await p.waitForFunction(`RED.nodes.dirty() === false`, undefined, { timeout: 20_000 });
+      const deadline = Date.now() + 20_000;
+      while (cam2!.stats.plays < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(cam2!.stats.activeSessions, 1, 'one RTSP session for the three nodes of two examples');
+      assert.equal(cam2!.stats.connections - before, 1, 'one RTSP connection');
+      await shot('11-examples-deployed');
+    } catch (err) {
+      await shot('failure-examples').catch(() => undefined);
+      throw err;
+    }
+  }));
+
+  test('palette search: "rtsp" and "camera" each find every node of the package', async () => {
+    const p = page!;
+    const types = await p.evaluate(`RED.nodes.registry.getNodeList().filter((s) => s.module === ${JSON.stringify(PACKAGE)}).flatMap((s) => s.types)
+      .filter((t) => RED.nodes.getType(t) && RED.nodes.getType(t).category !== 'config')`) as string[];
+    assert.ok(types.length >= 2, `palette types of the package: ${types.join(', ')}`);
+    const search = p.locator('#red-ui-palette-search input');
+    for (const term of ['rtsp', 'camera']) {
+      await search.fill('');
+      await search.pressSequentially(term, { delay: 30 });
+      await p.locator('.red-ui-palette-node[data-palette-type="inject"]').waitFor({ state: 'hidden' });
+      const visible = await p.evaluate(`[...document.querySelectorAll('#red-ui-palette-container .red-ui-palette-node')]
+        .filter((el) => el.getAttribute('data-filter') !== 'true').map((el) => el.getAttribute('data-palette-type'))`) as string[];
+      for (const t of types) assert.ok(visible.includes(t), `"${term}" finds ${t} (visible: ${visible.join(', ')})`);
+      await shot(`12-palette-${term}`);
+    }
+    await search.fill('');
+    await search.press('Backspace');
+  });
+
+  test('no uncaught error in the browser console during the suite', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
 });
+
+/** Switches the camera dialog's tab. RED.tabs takes two clicks in quick succession as a
+ * double click, so click, wait, and click again until the tab's content shows. */
+async function showTab(p: Page, tab: 'connection' | 'advanced'): Promise<void> {
+  const content = p.locator(`#rtsp-camera-tab-${tab}`);
+  for (let i = 0; i < 5 && !(await content.isVisible()); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    await p.locator(`#red-ui-tab-rtsp-camera-tab-${tab} .red-ui-tab-label`).click();
+  }
+  await content.waitFor({ state: 'visible', timeout: 2000 });
+}
+
+async function advancedValues(p: Page): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of ['reconnectMin', 'reconnectMax', 'stallTimeout', 'maxFrameMB']) out[f] = await p.locator(`#node-config-input-${f}`).inputValue();
+  return out;
+}

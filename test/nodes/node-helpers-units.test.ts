@@ -129,9 +129,22 @@ describe('status texts', () => {
   test('short, coloured by state, no secrets possible (built from reason and numbers only)', () => {
     assert.deepEqual(statusForState({ state: 'connecting' }, null), { fill: 'yellow', shape: 'ring', text: 'connecting' });
     assert.deepEqual(statusForState({ state: 'reconnecting', retryInMs: 4000 }, null), { fill: 'yellow', shape: 'ring', text: 'reconnecting in 4 s' });
-    assert.deepEqual(statusForState({ state: 'reconnecting', reason: 'auth failed', retryInMs: 15000 }, null), { fill: 'red', shape: 'ring', text: 'auth failed, retry in 15 s' });
-    const s = statusForState({ state: 'playing' }, { ...({} as CameraStats), framesEmitted: 3, fps: 12.46, width: 1280, height: 720 });
-    assert.deepEqual(s, { fill: 'green', shape: 'dot', text: '12 fps 1280×720' });
-    assert.deepEqual(statusForState({ state: 'closed', reason: 'not found' }, null), { fill: 'red', shape: 'ring', text: 'not found' });
+    assert.deepEqual(statusForState({ state: 'reconnecting', reason: 'timeout', retryInMs: 4000 }, null), { fill: 'red', shape: 'ring', text: 'timeout, retry in 4 s' });
+    // a failure that retrying cannot cure says what to change
+    assert.deepEqual(statusForState({ state: 'reconnecting', reason: 'auth failed', retryInMs: 15000 }, null),
+      { fill: 'red', shape: 'ring', text: 'auth failed: check the user name and password, retry in 15 s' });
+    assert.deepEqual(statusForState({ state: 'reconnecting', reason: 'unsupported codec', retryInMs: 240_000 }, null),
+      { fill: 'red', shape: 'ring', text: 'unsupported codec: enable a Motion-JPEG stream on the camera, retry in 4 min' });
+    // one fps format, whatever the rate
+    const stats = (fps: number, framesEmitted = 3): CameraStats => ({ ...({} as CameraStats), framesEmitted, fps, width: 1280, height: 720 });
+    assert.deepEqual(statusForState({ state: 'playing' }, stats(12.46)), { fill: 'green', shape: 'dot', text: '12.5 fps 1280×720' });
+    assert.deepEqual(statusForState({ state: 'playing' }, stats(9.96)), { fill: 'green', shape: 'dot', text: '10.0 fps 1280×720' });
+    assert.deepEqual(statusForState({ state: 'playing' }, stats(5)), { fill: 'green', shape: 'dot', text: '5.0 fps 1280×720' });
+    // until the first frame of this connection: waiting, never a green "0.0 fps"
+    const waiting = { fill: 'green', shape: 'ring', text: 'connected, waiting for frames' };
+    assert.deepEqual(statusForState({ state: 'playing' }, null), waiting);
+    assert.deepEqual(statusForState({ state: 'playing' }, stats(0, 120)), waiting);
+    assert.deepEqual(statusForState({ state: 'playing' }, stats(10, 120), 120), waiting, 'frames of the previous connection do not count');
+    assert.deepEqual(statusForState({ state: 'closed', reason: 'not found' }, null), { fill: 'red', shape: 'ring', text: 'not found: check the path in the URL' });
   });
 });

@@ -41,6 +41,8 @@ def parse_args():
     p.add_argument('--dri', action='store_true', help='avenc_mjpeg with slice threads: DRI + RSTn (RTP type 65)')
     p.add_argument('--qscale', type=int, default=4, help='avenc_mjpeg quantizer in --dri mode (1..30)')
     p.add_argument('--audio', action='store_true', help='add a PCMU track (stream=1)')
+    p.add_argument('--codec', default='jpeg', choices=['jpeg', 'h264'],
+                   help='h264: an H.264-only camera (openh264enc, or x264enc), for the unsupported-codec path')
     p.add_argument('--large', action='store_true', help='2560x1440 (SDP a=x-dimensions)')
     p.add_argument('--relay-udp', type=int, default=0, metavar='PORT',
                    help='no encoder: serve the RTP/JPEG arriving on udp 127.0.0.1:PORT unchanged')
@@ -60,6 +62,10 @@ def video_branch(a):
     width, height = (2560, 1440) if a.large else (a.width, a.height)
     src = (f'videotestsrc is-live=true pattern={a.pattern} ! '
            f'video/x-raw,width={width},height={height},framerate={a.fps}/1,format={a.format}')
+    if a.codec == 'h264':
+        have = Gst.ElementFactory.find('openh264enc') is not None
+        enc = 'openh264enc' if have else 'x264enc tune=zerolatency'
+        return f'{src} ! {enc} ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1'
     if a.dri:
         # jpegenc cannot write restart markers; libavcodec's MJPEG encoder with slice threads
         # writes DRI + RSTn. Standard Huffman tables and both quant tables, as RFC 2435 needs.

@@ -23,7 +23,7 @@ import { openCamera } from '../../src/index';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../../src/camera/types';
 import type { CameraError } from '../../src/errors';
 
-export type PeerName = 'gst-rtsp-server' | 'gst-libav' | 'ffmpeg' | 'djpeg' | 'tshark' | 'vlc';
+export type PeerName = 'gst-rtsp-server' | 'gst-libav' | 'gst-h264' | 'ffmpeg' | 'djpeg' | 'tshark' | 'vlc';
 
 const PYTHON = '/usr/bin/python3';
 const PEERS_DIR = join(__dirname, '..', 'peers');
@@ -54,6 +54,9 @@ for e in ('jpegenc','rtpjpegpay','rtpjpegdepay','videotestsrc','udpsrc','appsrc'
     }
     case 'gst-libav':
       if (!runs('gst-inspect-1.0', ['avenc_mjpeg'])) return { ok: false, why: 'GStreamer avenc_mjpeg missing (restart markers): apt-get install gstreamer1.0-libav' };
+      return { ok: true };
+    case 'gst-h264':
+      if (!runs('gst-inspect-1.0', ['openh264enc']) && !runs('gst-inspect-1.0', ['x264enc'])) return { ok: false, why: 'no GStreamer H.264 encoder: apt-get install gstreamer1.0-plugins-bad (openh264enc)' };
       return { ok: true };
     case 'ffmpeg':
       if (!runs('ffmpeg', ['-hide_banner', '-version'])) return { ok: false, why: 'ffmpeg missing: apt-get install ffmpeg' };
@@ -216,6 +219,8 @@ export interface GstServerOptions {
   protocols?: 'udp' | 'tcp' | 'udp+tcp';
   dri?: boolean;
   audio?: boolean;
+  /** 'h264': an H.264-only camera */
+  codec?: 'jpeg' | 'h264';
   large?: boolean;
   relayUdp?: number;
   udpPorts?: [number, number];
@@ -291,6 +296,7 @@ function gstArgs(o: GstServerOptions): string[] {
   if (o.protocols) a.push('--protocols', o.protocols);
   if (o.dri) a.push('--dri');
   if (o.audio) a.push('--audio');
+  if (o.codec) a.push('--codec', o.codec);
   if (o.large) a.push('--large');
   if (o.udpPorts) a.push('--udp-ports', `${o.udpPorts[0]}-${o.udpPorts[1]}`);
   return a;

@@ -49,4 +49,36 @@ describe('Backoff', () => {
     b.onPlaying(0);
     assert.equal(b.authFailures, 0);
   });
+
+  // connection start times of a camera that fails every attempt for `reason`, on a virtual clock
+  const schedule = (reason: string, random: () => number, untilMs: number): number[] => {
+    const b = new Backoff({ random });
+    const starts: number[] = [];
+    for (let t = 0; t <= untilMs && starts.length < 1000; t += b.next(reason, t)) starts.push(t);
+    return starts;
+  };
+  const mostInWindow = (starts: number[], windowMs: number): number =>
+    Math.max(...starts.map((s) => starts.filter((t) => t >= s && t < s + windowMs).length));
+
+  test('a camera without Motion-JPEG: at most 3 connections in any 2 minutes, minutes apart later', () => {
+    for (const random of [() => 0, () => 0.5, () => 0.999999]) {
+      const starts = schedule('unsupported codec', random, 3_600_000);
+      assert.ok(mostInWindow(starts, 120_000) <= 3, `starts ${starts.join(', ')}`);
+      assert.ok(starts[1]! >= 24_000, 'even the first retry waits');
+      assert.ok(starts.length <= 12, `${starts.length} connections in an hour`);
+    }
+    // with the default schedule, a failure that retrying can cure comes back within seconds
+    assert.ok(mostInWindow(schedule('connection refused', () => 0.5, 120_000), 120_000) >= 8);
+  });
+
+  test('a path not found: the first retry is quick, a repeated 404 backs off to minutes', () => {
+    const b = new Backoff({ random: () => 0.5 });
+    const d = [1, 2, 3, 4, 5, 6, 7, 8].map(() => b.next('not found', 0));
+    assert.equal(d[0], 1000);
+    assert.ok(d[1]! >= 15000);
+    assert.ok(d[4]! >= 120000);
+    assert.equal(d[7], 600000);
+    b.onPlaying(0);
+    assert.equal(b.next('not found', 0) <= 30000, true, 'the camera played: a new 404 starts over');
+  });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoCamera, type DemoCamera } from '../../src/sim/demo-camera';
 import { parseCliArgs } from '../../src/cli';
+import { freeTcpPort } from '../support/peers';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -59,10 +60,26 @@ describe('CLI against the demo camera', () => {
       assert.equal(jpg.readUInt16BE(0), 0xffd8);
       const lines = r.out.trim().split('\n');
       assert.equal(lines.length, 1);
-      const stats = JSON.parse(lines[0]!) as { framesEmitted: number; transport: string; width: number };
+      const stats = JSON.parse(lines[0]!) as { framesEmitted: number; transport: string; width: number; state: string; reason: unknown };
       assert.ok(stats.framesEmitted >= 3);
+      assert.equal(stats.state, 'closed');
+      assert.equal(stats.reason, null);
       assert.equal(stats.transport, 'tcp');
       assert.equal(stats.width, 160);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  test('grab against nothing: the final JSON line says failed with the reason, not reconnecting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'grab-'));
+    try {
+      const port = await freeTcpPort();
+      const r = await run(['grab', `rtsp://127.0.0.1:${port}/nothing`, '--frames', '1', '--out', dir, '--timeout', '5']);
+      assert.equal(r.code, 1);
+      const stats = JSON.parse(r.out.trim()) as { state: string; reason: string | null; framesWritten: number };
+      assert.equal(stats.state, 'failed');
+      assert.equal(stats.reason, 'connection refused');
+      assert.equal(stats.framesWritten, 0);
+      assert.match(r.err, /^error: connection refused: cannot connect to 127\.0\.0\.1:\d+/);
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 

@@ -5,8 +5,30 @@
  * the same failure on every retry.
  */
 import type { Node, NodeAPI } from 'node-red';
-import { CameraError, type CameraErrorReason } from '../../errors';
+import type { CameraErrorReason } from '../../errors';
 import type { RtspCameraNode } from './camera-contract';
+
+/**
+ * What Node-RED gets for an expected camera failure: msg.error.message is the reason and the
+ * detail, msg.error.code the reason, and no msg.error.stack. Node-RED copies `stack` to
+ * Catch messages when the object has one; for a camera that refuses a password the stack
+ * would only list our internal frames and the install path. Real bugs keep their stacks
+ * (they are thrown Errors, not reported through this).
+ */
+export class OperationalError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'CameraError';
+    this.code = code;
+    // V8 makes `stack` an own, configurable property of every Error
+    delete (this as { stack?: string }).stack;
+  }
+
+  override toString(): string {
+    return this.message;
+  }
+}
 
 export function findCamera(RED: NodeAPI, node: Node, id: string | undefined): RtspCameraNode | null {
   const camera = id ? (RED.nodes.getNode(id) as RtspCameraNode | null) : null;
@@ -31,8 +53,7 @@ export class ErrorReporter {
     if (reason === this.lastReason) return;
     this.lastReason = reason;
     const text = `${reason}: ${message}`;
-    // `code`: Node-RED copies it to msg.error.code for Catch nodes
-    this.node.error(Object.assign(new CameraError(reason, text), { code: reason }), { topic: this.topic(), payload: null, reason });
+    this.node.error(new OperationalError(reason, text), { topic: this.topic(), payload: null, reason });
   }
 
   /** the camera delivered again: the next failure is news */

@@ -1,40 +1,58 @@
 /**
  * The status line every node of one camera shows (config nodes have no visible status, so
  * the `rtsp-camera` node pushes this to its users, as core MQTT does). Texts stay short
- * (about 20 characters fit under a node) and never contain credentials: they are built
- * only from the state, the short error reason and numbers.
+ * and never contain credentials: they are built only from the state, the short error
+ * reason, a fixed piece of advice and numbers. A failure that retrying will not cure says
+ * what the user has to change.
  */
 import type { NodeStatus } from 'node-red';
 import type { StateChange, StatsReport } from '../../camera/types';
+import { REASON_ADVICE } from '../../errors';
 
-export function statusForState(change: StateChange, stats: StatsReport | null): NodeStatus {
+export const WAITING_FOR_FRAMES = 'connected, waiting for frames';
+
+/** "in 5 s", "in 2 min" */
+export function retryIn(ms: number): string {
+  const secs = Math.max(1, Math.round(ms / 1000));
+  return secs < 90 ? `in ${secs} s` : `in ${Math.round(secs / 60)} min`;
+}
+
+function reasonText(reason: string): string {
+  const advice = REASON_ADVICE[reason as keyof typeof REASON_ADVICE];
+  return advice ? `${reason}: ${advice}` : reason;
+}
+
+/**
+ * `framesAtPlay`: framesEmitted when this connection started playing, so that a reconnected
+ * camera shows "waiting for frames" until a frame of the new connection arrives.
+ */
+export function statusForState(change: StateChange, stats: StatsReport | null, framesAtPlay = 0): NodeStatus {
   switch (change.state) {
     case 'idle':
       return { fill: 'grey', shape: 'ring', text: 'idle' };
     case 'connecting':
       return { fill: 'yellow', shape: 'ring', text: 'connecting' };
     case 'playing':
-      return playingStatus(stats);
+      return playingStatus(stats, framesAtPlay);
     case 'reconnecting': {
-      const secs = change.retryInMs !== undefined ? Math.max(1, Math.round(change.retryInMs / 1000)) : null;
-      const when = secs === null ? '' : ` in ${secs} s`;
+      const when = change.retryInMs !== undefined ? ` ${retryIn(change.retryInMs)}` : '';
       // a failure reason is an error the user should see in red; a plain reconnect is yellow
       if (change.reason && change.reason !== 'closed') {
-        return { fill: 'red', shape: 'ring', text: `${change.reason}, retry${when}` };
+        return { fill: 'red', shape: 'ring', text: `${reasonText(change.reason)}, retry${when}` };
       }
       return { fill: 'yellow', shape: 'ring', text: `reconnecting${when}` };
     }
     case 'closed':
-      if (change.reason && change.reason !== 'closed') return { fill: 'red', shape: 'ring', text: change.reason };
+      if (change.reason && change.reason !== 'closed') return { fill: 'red', shape: 'ring', text: reasonText(change.reason) };
       return { fill: 'grey', shape: 'ring', text: 'closed' };
     default:
       return {};
   }
 }
 
-export function playingStatus(stats: StatsReport | null): NodeStatus {
-  if (!stats || stats.framesEmitted === 0) return { fill: 'green', shape: 'ring', text: 'playing' };
-  const fps = stats.fps >= 10 ? stats.fps.toFixed(0) : stats.fps.toFixed(1);
+/** "12.5 fps 640×360": always one decimal, so the text does not change width at 10 fps. */
+export function playingStatus(stats: StatsReport | null, framesAtPlay = 0): NodeStatus {
+  if (!stats || stats.framesEmitted <= framesAtPlay || stats.fps <= 0) return { fill: 'green', shape: 'ring', text: WAITING_FOR_FRAMES };
   const size = stats.width > 0 && stats.height > 0 ? ` ${stats.width}×${stats.height}` : '';
-  return { fill: 'green', shape: 'dot', text: `${fps} fps${size}` };
+  return { fill: 'green', shape: 'dot', text: `${stats.fps.toFixed(1)} fps${size}` };
 }

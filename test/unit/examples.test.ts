@@ -1,0 +1,29 @@
+/**
+ * The example flows and the `npm start` demo flow describe one and the same demo camera: same
+ * config node id and fields, so importing several examples (or one next to the demo flow)
+ * gives one camera in the editor and one RTSP session, not one per example. Every camera
+ * field is written out, so the editor shows the effective values.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const FIELDS = ['name', 'url', 'transport', 'connect', 'linger', 'setupAudio', 'reconnectMin', 'reconnectMax', 'stallTimeout', 'udpPortRange', 'maxFrameMB', 'width', 'height'];
+
+test('every example and the demo flow share one rtsp-camera config node', () => {
+  const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.json')).map((f) => join('examples', f));
+  files.push(join('scripts', 'demo', 'flow.json'));
+  const cameras: Record<string, unknown>[] = [];
+  for (const f of files) {
+    const flow = JSON.parse(readFileSync(join(ROOT, f), 'utf8')) as Record<string, unknown>[];
+    const cams = flow.filter((n) => n.type === 'rtsp-camera');
+    assert.equal(cams.length, 1, `${f}: one camera`);
+    const cam = cams[0]!;
+    for (const k of FIELDS) assert.ok(k in cam, `${f}: camera field ${k} written out`);
+    for (const n of flow) if ('camera' in n) assert.equal(n.camera, cam.id, `${f}: ${String(n.id)} uses the shared camera`);
+    cameras.push(Object.fromEntries(['id', 'type', ...FIELDS].map((k) => [k, cam[k]])));
+  }
+  for (let i = 1; i < cameras.length; i++) assert.deepEqual(cameras[i], cameras[0], `${files[i]} vs ${files[0]}`);
+});
