@@ -202,6 +202,8 @@ export async function freeUdpPair(): Promise<number> {
 
 export interface GstServerOptions {
   port?: number;
+  /** listen address (default 127.0.0.1; a test network namespace may use its own) */
+  address?: string;
   path?: string;
   width?: number;
   height?: number;
@@ -219,6 +221,8 @@ export interface GstServerOptions {
   large?: boolean;
   relayUdp?: number;
   udpPorts?: [number, number];
+  /** multicast address pool `GROUP_LO-GROUP_HI:PORT_LO-PORT_HI`; also allows RTP/AVP;multicast */
+  multicast?: string;
   /** hard time limit of the server process, seconds (default 120) */
   duration?: number;
 }
@@ -281,6 +285,7 @@ function gstArgs(o: GstServerOptions): string[] {
   const num = (flag: string, v: number | undefined): void => { if (v !== undefined) a.push(flag, String(v)); };
   num('--width', o.width); num('--height', o.height); num('--fps', o.fps); num('--quality', o.quality); num('--mtu', o.mtu);
   num('--relay-udp', o.relayUdp);
+  if (o.address) a.push('--address', o.address);
   if (o.pattern) a.push('--pattern', o.pattern);
   if (o.format) a.push('--format', o.format);
   if (o.auth) a.push('--auth', o.auth);
@@ -291,6 +296,7 @@ function gstArgs(o: GstServerOptions): string[] {
   if (o.audio) a.push('--audio');
   if (o.large) a.push('--large');
   if (o.udpPorts) a.push('--udp-ports', `${o.udpPorts[0]}-${o.udpPorts[1]}`);
+  if (o.multicast) a.push('--multicast', o.multicast);
   return a;
 }
 
@@ -311,7 +317,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   child.stderr?.resume();
   let m: RegExpExecArray;
   try {
-    m = await waitForLine(child, /^READY (rtsp:\/\/127\.0\.0\.1:(\d+)\S*)/, 15000, 'gst-rtsp-server.py');
+    m = await waitForLine(child, /^READY (rtsp:\/\/[0-9.]+:(\d+)\S*)/, 15000, 'gst-rtsp-server.py');
   } catch (e) {
     await stopChild(child);
     throw e;
