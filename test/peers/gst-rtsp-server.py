@@ -39,6 +39,8 @@ def parse_args():
     p.add_argument('--user', default='user')
     p.add_argument('--password', default='pass')
     p.add_argument('--protocols', default='udp+tcp', choices=['udp', 'tcp', 'udp+tcp'])
+    p.add_argument('--codec', default='jpeg', choices=['jpeg', 'h264'],
+                   help='h264: openh264enc (or x264enc) + rtph264pay, for "unsupported codec" tests')
     p.add_argument('--dri', action='store_true', help='avenc_mjpeg with slice threads: DRI + RSTn (RTP type 65)')
     p.add_argument('--qscale', type=int, default=4, help='avenc_mjpeg quantizer in --dri mode (1..30)')
     p.add_argument('--audio', action='store_true', help='add a PCMU track (stream=1)')
@@ -63,6 +65,9 @@ def video_branch(a):
     width, height = (2560, 1440) if a.large else (a.width, a.height)
     src = (f'videotestsrc is-live=true pattern={a.pattern} ! '
            f'video/x-raw,width={width},height={height},framerate={a.fps}/1,format={a.format}')
+    if a.codec == 'h264':
+        enc = 'openh264enc' if Gst.ElementFactory.find('openh264enc') else 'x264enc tune=zerolatency'
+        return f'{src} ! {enc} ! rtph264pay name=pay0 pt=96 config-interval=1 mtu={a.mtu}'
     if a.dri:
         # jpegenc cannot write restart markers; libavcodec's MJPEG encoder with slice threads
         # writes DRI + RSTn. Standard Huffman tables and both quant tables, as RFC 2435 needs.
@@ -129,6 +134,9 @@ def rtcp_summary(data):
 def main():
     a = parse_args()
     Gst.init(None)
+    if a.codec == 'h264' and not (Gst.ElementFactory.find('openh264enc') or Gst.ElementFactory.find('x264enc')):
+        print('ERROR no H.264 encoder: apt-get install gstreamer1.0-plugins-bad (openh264enc)', flush=True)
+        sys.exit(2)
     loop = GLib.MainLoop()
     server = GstRtspServer.RTSPServer()
     server.set_address(a.address)
