@@ -101,7 +101,6 @@ interface SessionState {
   clientRtpPort: number;
   udp: { rtp: dgram.Socket; rtcp: dgram.Socket } | null;
   stopMedia: (() => void) | null;
-  lastRenewal: number;
   expiryTimer: NodeJS.Timeout | null;
   ended: boolean;
 }
@@ -142,22 +141,24 @@ export async function startDevice(profile: DeviceProfile): Promise<EmulatedDevic
       s.conn.destroy();
     }, profile.timeoutSec * 1000);
   };
-  const renew = (s: SessionState): void => { s.lastRenewal = Date.now(); armExpiry(s); };
+  const renew = (s: SessionState): void => armExpiry(s);
 
   const sessionHeaderFor = (id: string): string => (profile.timeoutSec !== null ? `${id};timeout=${profile.timeoutSec}` : id);
-  let common = (): Record<string, string> => ({});
 
   const onConnGone = (conn: FakeConn): void => {
     const s = sessions.get(conn);
     if (s) endSession(s, 'gone');
     if (active === conn) {
       active = null;
-      // the next waiting client gets the device now, its requests in arrival order
-      const next = waiting.shift();
-      if (next) {
-        const same = [next, ...waiting.filter((w) => w.conn === next.conn)];
-        for (let i = waiting.length - 1; i >= 0; i--) if (waiting[i]!.conn === next.conn) waiting.splice(i, 1);
-        for (const w of same) handle(w.req, w.conn);
+      // the next waiting client that is still connected gets the device now, its requests
+      // in arrival order
+      while (waiting.length > 0) {
+        const next = waiting[0]!.conn;
+        const mine = waiting.filter((w) => w.conn === next);
+        for (let i = waiting.length - 1; i >= 0; i--) if (waiting[i]!.conn === next) waiting.splice(i, 1);
+        if (next.socket.destroyed) continue;
+        for (const w of mine) handle(w.req, w.conn);
+        break;
       }
     }
   };
@@ -175,7 +176,7 @@ export async function startDevice(profile: DeviceProfile): Promise<EmulatedDevic
       active = conn;
     }
     stats.methods.set(req.method, (stats.methods.get(req.method) ?? 0) + 1);
-    common = (): Record<string, string> => profile.commonHeaders?.(req.method) ?? {};
+    const common = (): Record<string, string> => profile.commonHeaders?.(req.method) ?? {};
     if (profile.accepts && !profile.accepts(req)) return;
     const s = sessions.get(conn);
     const carriesSession = s !== undefined && (req.headers['session'] ?? '').split(';')[0]!.trim() === s.id;
@@ -210,7 +211,7 @@ export async function startDevice(profile: DeviceProfile): Promise<EmulatedDevic
         if (!profile.transports.includes(kind)) { conn.reply(req, 461, common()); return; }
         const state: SessionState = s ?? {
           id: profile.newSessionId(), conn, kind: null, channel: 0, clientRtpPort: 0, udp: null,
-          stopMedia: null, lastRenewal: Date.now(), expiryTimer: null, ended: false,
+          stopMedia: null, expiryTimer: null, ended: false,
         };
         sessions.set(conn, state);
         state.kind = kind;
@@ -287,24 +288,12 @@ export async function startDevice(profile: DeviceProfile): Promise<EmulatedDevic
     profile.onRequest?.(req, conn);
   });
   // interleaved RTCP from the client (odd channels) renews like UDP RTCP does
-  const origConnsPush = server.conns.push.bind(server.conns);
-  server.conns.push = (...cs: FakeConn[]): number => {
-    for (const c of cs) {
-      const frames = c.clientFrames;
-      const origPush = frames.push.bind(frames);
-      frames.push = (...fs: { channel: number; payload: Buffer }[]): number => {
-        for (const f of fs) {
-          if (f.channel % 2 === 1) {
-            stats.rtcpPackets++;
-            const s = sessions.get(c);
-            if (s && profile.rtcpRenews) renew(s);
-          }
-        }
-        return origPush(...fs);
-      };
-    }
-    return origConnsPush(...cs);
-  };
+  server.onClientFrame((conn, channel) => {
+    if (channel % 2 !== 1) return;
+    stats.rtcpPackets++;
+    const s = sessions.get(conn);
+    if (s && profile.rtcpRenews) renew(s);
+  });
   return {
     url: `rtsp://127.0.0.1:${server.port}${profile.path}`,
     server,
