@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""GStreamer RTSP server serving Motion-JPEG on 127.0.0.1, for the interop tests.
+"""GStreamer RTSP server serving Motion-JPEG on 127.0.0.1 (or --address), for the interop tests.
 
 Run with Debian's /usr/bin/python3 (it has `gi`; a pyenv python3 on PATH does not).
 
@@ -26,6 +26,7 @@ from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--port', type=int, default=0)
+    p.add_argument('--address', default='127.0.0.1', help='listen address (a test network namespace may use another)')
     p.add_argument('--path', default='/cam')
     p.add_argument('--width', type=int, default=320)
     p.add_argument('--height', type=int, default=240)
@@ -38,15 +39,17 @@ def parse_args():
     p.add_argument('--user', default='user')
     p.add_argument('--password', default='pass')
     p.add_argument('--protocols', default='udp+tcp', choices=['udp', 'tcp', 'udp+tcp'])
+    p.add_argument('--codec', default='jpeg', choices=['jpeg', 'h264'],
+                   help='h264: openh264enc (or x264enc) + rtph264pay, for "unsupported codec" tests')
     p.add_argument('--dri', action='store_true', help='avenc_mjpeg with slice threads: DRI + RSTn (RTP type 65)')
     p.add_argument('--qscale', type=int, default=4, help='avenc_mjpeg quantizer in --dri mode (1..30)')
     p.add_argument('--audio', action='store_true', help='add a PCMU track (stream=1)')
-    p.add_argument('--codec', default='jpeg', choices=['jpeg', 'h264'],
-                   help='h264: an H.264-only camera (openh264enc, or x264enc), for the unsupported-codec path')
     p.add_argument('--large', action='store_true', help='2560x1440 (SDP a=x-dimensions)')
     p.add_argument('--relay-udp', type=int, default=0, metavar='PORT',
                    help='no encoder: serve the RTP/JPEG arriving on udp 127.0.0.1:PORT unchanged')
     p.add_argument('--udp-ports', default='', metavar='A-B', help='server UDP port range (address pool on 127.0.0.1)')
+    p.add_argument('--multicast', default='', metavar='GROUP_LO-GROUP_HI:PORT_LO-PORT_HI',
+                   help='multicast address pool (e.g. 224.3.0.1-224.3.0.10:5000-5009) and allow RTP/AVP;multicast')
     p.add_argument('--not-shared', action='store_true')
     p.add_argument('--duration', type=float, default=120.0, help='exit after this many seconds')
     p.add_argument('--exit-on-stdin-eof', action='store_true', help='exit when stdin closes (parent died)')
@@ -63,9 +66,8 @@ def video_branch(a):
     src = (f'videotestsrc is-live=true pattern={a.pattern} ! '
            f'video/x-raw,width={width},height={height},framerate={a.fps}/1,format={a.format}')
     if a.codec == 'h264':
-        have = Gst.ElementFactory.find('openh264enc') is not None
-        enc = 'openh264enc' if have else 'x264enc tune=zerolatency'
-        return f'{src} ! {enc} ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1'
+        enc = 'openh264enc' if Gst.ElementFactory.find('openh264enc') else 'x264enc tune=zerolatency'
+        return f'{src} ! {enc} ! rtph264pay name=pay0 pt=96 config-interval=1 mtu={a.mtu}'
     if a.dri:
         # jpegenc cannot write restart markers; libavcodec's MJPEG encoder with slice threads
         # writes DRI + RSTn. Standard Huffman tables and both quant tables, as RFC 2435 needs.
@@ -132,9 +134,12 @@ def rtcp_summary(data):
 def main():
     a = parse_args()
     Gst.init(None)
+    if a.codec == 'h264' and not (Gst.ElementFactory.find('openh264enc') or Gst.ElementFactory.find('x264enc')):
+        print('ERROR no H.264 encoder: apt-get install gstreamer1.0-plugins-bad (openh264enc)', flush=True)
+        sys.exit(2)
     loop = GLib.MainLoop()
     server = GstRtspServer.RTSPServer()
-    server.set_address('127.0.0.1')
+    server.set_address(a.address)
     server.set_service(str(a.port))
 
     factory = GstRtspServer.RTSPMediaFactory()
@@ -142,11 +147,25 @@ def main():
     factory.set_shared(not a.not_shared)
     protos = {'udp': GstRtsp.RTSPLowerTrans.UDP, 'tcp': GstRtsp.RTSPLowerTrans.TCP,
               'udp+tcp': GstRtsp.RTSPLowerTrans.UDP | GstRtsp.RTSPLowerTrans.TCP}[a.protocols]
+    if a.multicast:
+        protos |= GstRtsp.RTSPLowerTrans.UDP_MCAST
     factory.set_protocols(protos)
     if a.udp_ports:
         lo_port, hi_port = (int(x) for x in a.udp_ports.split('-'))
         pool = GstRtspServer.RTSPAddressPool()
         pool.add_range('127.0.0.1', '127.0.0.1', lo_port, hi_port, 0)
+        factory.set_address_pool(pool)
+    if a.multicast:
+        # One pool for the media: a shared media hands every multicast client the same group
+        # (RFC 2326 section 12.39 destination/port come from here); TTL 1 keeps it on the link.
+        groups, ports = a.multicast.split(':')
+        g_lo, g_hi = groups.split('-')
+        p_lo, p_hi = (int(x) for x in ports.split('-'))
+        pool = GstRtspServer.RTSPAddressPool()
+        if a.udp_ports:
+            lo_port, hi_port = (int(x) for x in a.udp_ports.split('-'))
+            pool.add_range('127.0.0.1', '127.0.0.1', lo_port, hi_port, 0)
+        pool.add_range(g_lo, g_hi, p_lo, p_hi, 1)
         factory.set_address_pool(pool)
 
     out_lock = threading.Lock()  # RTCP arrives on one streaming thread per stream
@@ -200,7 +219,7 @@ def main():
             sys.stdout.flush()
     server.connect('client-connected', on_client)
     if server.attach(None) == 0:
-        print('ERROR cannot listen on 127.0.0.1:%d' % a.port, flush=True)
+        print('ERROR cannot listen on %s:%d' % (a.address, a.port), flush=True)
         sys.exit(2)
 
     # Expire sessions quickly once clients vanish, so killed clients do not pile up.
@@ -223,7 +242,7 @@ def main():
         threading.Thread(target=watch_stdin, daemon=True).start()
 
     port = server.get_bound_port()
-    print(f'READY rtsp://127.0.0.1:{port}{a.path} auth={a.auth} protocols={a.protocols} '
+    print(f'READY rtsp://{a.address}:{port}{a.path} auth={a.auth} protocols={a.protocols} '
           f'pipeline: {launch_line(a)}', flush=True)
     loop.run()
 

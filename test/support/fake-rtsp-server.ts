@@ -46,6 +46,8 @@ export interface FakeServer {
   requests: FakeRequest[];
   conns: FakeConn[];
   setHandler(h: FakeHandler): void;
+  /** called for every `$` frame a client sends (RTCP on odd channels), after it is recorded */
+  onClientFrame(cb: (conn: FakeConn, channel: number, payload: Buffer) => void): void;
   /** resolves when a request matching `pred` has arrived (bounded by timeoutMs) */
   waitFor(pred: (r: FakeRequest) => boolean, timeoutMs?: number): Promise<FakeRequest>;
   close(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startFakeServer(handler?: FakeHandler): Promise<FakeServer
   const conns: FakeConn[] = [];
   const waiters: { pred: (r: FakeRequest) => boolean; resolve: (r: FakeRequest) => void }[] = [];
   const sockets = new Set<net.Socket>();
+  let frameListener: ((conn: FakeConn, channel: number, payload: Buffer) => void) | null = null;
 
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -104,8 +107,10 @@ export async function startFakeServer(handler?: FakeHandler): Promise<FakeServer
           if (buf.length < 4) return;
           const len = buf.readUInt16BE(2);
           if (buf.length < 4 + len) return;
-          conn.clientFrames.push({ channel: buf[1]!, payload: Buffer.from(buf.subarray(4, 4 + len)) });
+          const frame = { channel: buf[1]!, payload: Buffer.from(buf.subarray(4, 4 + len)) };
+          conn.clientFrames.push(frame);
           buf = buf.subarray(4 + len);
+          frameListener?.(conn, frame.channel, frame.payload);
           continue;
         }
         const end = buf.indexOf('\r\n\r\n');
@@ -148,6 +153,7 @@ export async function startFakeServer(handler?: FakeHandler): Promise<FakeServer
     requests,
     conns,
     setHandler(h) { current = h; },
+    onClientFrame(cb) { frameListener = cb; },
     waitFor(pred, timeoutMs = 5000) {
       const found = requests.find(pred);
       if (found) return Promise.resolve(found);

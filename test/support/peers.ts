@@ -23,7 +23,7 @@ import { openCamera } from '../../src/index';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../../src/camera/types';
 import type { CameraError } from '../../src/errors';
 
-export type PeerName = 'gst-rtsp-server' | 'gst-libav' | 'gst-h264' | 'ffmpeg' | 'djpeg' | 'tshark' | 'vlc';
+export type PeerName = 'gst-rtsp-server' | 'gst-libav' | 'gst-h264' | 'ffmpeg' | 'djpeg' | 'tshark' | 'vlc' | 'rtsp-server-perl';
 
 const PYTHON = '/usr/bin/python3';
 const PEERS_DIR = join(__dirname, '..', 'peers');
@@ -56,7 +56,10 @@ for e in ('jpegenc','rtpjpegpay','rtpjpegdepay','videotestsrc','udpsrc','appsrc'
       if (!runs('gst-inspect-1.0', ['avenc_mjpeg'])) return { ok: false, why: 'GStreamer avenc_mjpeg missing (restart markers): apt-get install gstreamer1.0-libav' };
       return { ok: true };
     case 'gst-h264':
-      if (!runs('gst-inspect-1.0', ['openh264enc']) && !runs('gst-inspect-1.0', ['x264enc'])) return { ok: false, why: 'no GStreamer H.264 encoder: apt-get install gstreamer1.0-plugins-bad (openh264enc)' };
+      if (!runs('gst-inspect-1.0', ['openh264enc']) && !runs('gst-inspect-1.0', ['x264enc'])) return { ok: false, why: 'no GStreamer H.264 encoder (openh264enc): apt-get install gstreamer1.0-plugins-bad' };
+      return { ok: true };
+    case 'rtsp-server-perl':
+      if (!existsSync('/usr/bin/rtsp-server-perl')) return { ok: false, why: 'rtsp-server-perl missing: apt-get install rtsp-server-perl' };
       return { ok: true };
     case 'ffmpeg':
       if (!runs('ffmpeg', ['-hide_banner', '-version'])) return { ok: false, why: 'ffmpeg missing: apt-get install ffmpeg' };
@@ -115,7 +118,7 @@ function killGroup(c: ChildProcess, sig: NodeJS.Signals): void {
 }
 
 /** Spawns in a new process group (so stop() reaches grandchildren), tracked for exit cleanup. */
-function spawnTracked(cmd: string, args: string[], opts: { uid?: number; gid?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+export function spawnTracked(cmd: string, args: string[], opts: { uid?: number; gid?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   const c = spawn(cmd, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...opts });
   children.add(c);
   c.on('exit', () => children.delete(c));
@@ -123,7 +126,7 @@ function spawnTracked(cmd: string, args: string[], opts: { uid?: number; gid?: n
 }
 
 /** SIGTERM the group, SIGKILL after `graceMs`; resolves once the process has exited. */
-function stopChild(c: ChildProcess, graceMs = 3000): Promise<void> {
+export function stopChild(c: ChildProcess, graceMs = 3000): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => killGroup(c, 'SIGKILL'), graceMs);
@@ -133,7 +136,7 @@ function stopChild(c: ChildProcess, graceMs = 3000): Promise<void> {
 }
 
 /** Resolves with the first stdout/stderr line matching `re`; rejects on exit or timeout. */
-function waitForLine(c: ChildProcess, re: RegExp, timeoutMs: number, what: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpExecArray> {
+export function waitForLine(c: ChildProcess, re: RegExp, timeoutMs: number, what: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let buf = '';
     let tail = '';
@@ -205,6 +208,8 @@ export async function freeUdpPair(): Promise<number> {
 
 export interface GstServerOptions {
   port?: number;
+  /** listen address (default 127.0.0.1; a test network namespace may use its own) */
+  address?: string;
   path?: string;
   width?: number;
   height?: number;
@@ -219,11 +224,13 @@ export interface GstServerOptions {
   protocols?: 'udp' | 'tcp' | 'udp+tcp';
   dri?: boolean;
   audio?: boolean;
-  /** 'h264': an H.264-only camera */
-  codec?: 'jpeg' | 'h264';
   large?: boolean;
   relayUdp?: number;
+  /** `h264`: an H.264 stream (openh264enc or x264enc) instead of Motion-JPEG */
+  codec?: 'jpeg' | 'h264';
   udpPorts?: [number, number];
+  /** multicast address pool `GROUP_LO-GROUP_HI:PORT_LO-PORT_HI`; also allows RTP/AVP;multicast */
+  multicast?: string;
   /** hard time limit of the server process, seconds (default 120) */
   duration?: number;
 }
@@ -288,6 +295,8 @@ function gstArgs(o: GstServerOptions): string[] {
   const num = (flag: string, v: number | undefined): void => { if (v !== undefined) a.push(flag, String(v)); };
   num('--width', o.width); num('--height', o.height); num('--fps', o.fps); num('--quality', o.quality); num('--mtu', o.mtu);
   num('--relay-udp', o.relayUdp);
+  if (o.address) a.push('--address', o.address);
+  if (o.codec) a.push('--codec', o.codec);
   if (o.pattern) a.push('--pattern', o.pattern);
   if (o.format) a.push('--format', o.format);
   if (o.auth) a.push('--auth', o.auth);
@@ -296,9 +305,9 @@ function gstArgs(o: GstServerOptions): string[] {
   if (o.protocols) a.push('--protocols', o.protocols);
   if (o.dri) a.push('--dri');
   if (o.audio) a.push('--audio');
-  if (o.codec) a.push('--codec', o.codec);
   if (o.large) a.push('--large');
   if (o.udpPorts) a.push('--udp-ports', `${o.udpPorts[0]}-${o.udpPorts[1]}`);
+  if (o.multicast) a.push('--multicast', o.multicast);
   return a;
 }
 
@@ -321,7 +330,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   child.stderr?.resume();
   let m: RegExpExecArray;
   try {
-    m = await waitForLine(child, /^READY (rtsp:\/\/127\.0\.0\.1:(\d+)\S*)/, 15000, 'gst-rtsp-server.py');
+    m = await waitForLine(child, /^READY (rtsp:\/\/[0-9.]+:(\d+)\S*)/, 15000, 'gst-rtsp-server.py');
   } catch (e) {
     await stopChild(child);
     throw e;
