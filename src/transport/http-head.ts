@@ -123,9 +123,9 @@ export class HttpHeadReader {
       return null;
     }
     const colon = text.indexOf(':');
-    if (colon <= 0) return null; // not a header field: ignored, as the RTSP reader does
+    const name = colon > 0 ? text.slice(0, colon).trim().toLowerCase() : '';
+    if (name.length === 0) return null; // not a header field: ignored, as the RTSP reader does
     if (++this.count > this.limits.count) return this.fail(`HTTP response with more than ${this.limits.count} header fields`);
-    const name = text.slice(0, colon).trim().toLowerCase();
     const value = text.slice(colon + 1).trim();
     const list = this.headers.get(name);
     if (list) list.push(value);
