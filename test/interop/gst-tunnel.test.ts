@@ -4,7 +4,8 @@
  * exchange (OPTIONS, DESCRIBE, SETUP RTP/AVP/TCP interleaved, PLAY, TEARDOWN) runs through it
  * with the repository's message serializer and reader, with no authentication, Basic and
  * Digest (GStreamer checks credentials on the tunnelled RTSP requests, not on the GET).
- * Interleaved RTP is rebuilt into JPEGs by our depacketizer and every one is decoded by djpeg.
+ * Interleaved RTP is rebuilt into JPEGs by our depacketizer and every one is decoded by djpeg;
+ * a receiver report written into the tunnel reaches the server's RTP session.
  * After TEARDOWN and destroy(), both TCP connections must be gone on both ends
  * (/proc/net/tcp), not merely destroyed on our side.
  */
@@ -14,7 +15,8 @@ import { readFileSync } from 'node:fs';
 import { skipUnlessPeer, startGstServer, type GstServer } from '../support/peers';
 import { decodeJpeg } from '../support/djpeg';
 import { openHttpTunnel, type HttpTunnel } from '../../src/transport/http-tunnel';
-import { RtspReader, serializeRequest, header, type RtspResponse } from '../../src/rtsp/message';
+import { RtspReader, serializeRequest, interleavedFrame, header, type RtspResponse } from '../../src/rtsp/message';
+import { buildReceiverReportCompound } from '../../src/rtcp/build';
 import { Authenticator } from '../../src/rtsp/auth';
 import { parseSdp, pickVideoTrack } from '../../src/sdp/media';
 import { parseTransport, parseSessionHeader } from '../../src/rtsp/transport-header';
@@ -153,6 +155,15 @@ describe('GStreamer RTSP server: RTSP over HTTP tunnel', () => {
           assert.equal(d.width, 320);
           assert.equal(d.height, 240);
         }
+
+        // RTCP back to the server goes the same way (base64 on the POST), as the connection's sendInterleaved will send it
+        const rtcpChannel = tr?.interleaved?.[1] ?? 1;
+        const mediaSsrc = client.frames[0]!.ssrc;
+        tunnel.write(interleavedFrame(rtcpChannel, buildReceiverReportCompound({ ssrc: 0x7e57, cname: 'tunnel@test', blocks: [{
+          ssrc: mediaSsrc, fractionLost: 0, cumulativeLost: 0, extendedHighestSeq: 1, jitter: 0, lastSr: 0, delaySinceLastSr: 0,
+        }] })));
+        assert.ok(await waitUntil(() => server.rtcp.some((r) => r.hasRR && r.cnames.includes('tunnel@test')), 3000),
+          `the server saw no receiver report from the tunnel: ${JSON.stringify(server.rtcp.map((r) => r.line))}`);
 
         const teardown = await client.request('TEARDOWN', sdp.sessionControl);
         assert.equal(teardown.statusCode, 200, `TEARDOWN: ${teardown.statusCode} ${teardown.reason}`);

@@ -1,6 +1,12 @@
-import { test, describe } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { openHttpTunnel, type HttpTunnel, type HttpTunnelOptions } from '../../src/transport/http-tunnel';
 import { CameraError } from '../../src/errors';
 import { serializeRequest, interleavedFrame } from '../../src/rtsp/message';
@@ -225,5 +231,58 @@ describe('HttpTunnel against a scripted tunnel server', () => {
       tunnel.setReceiver(() => n++);
       assert.equal(n, 0, 'nothing delivered after the overflow');
     });
+  });
+});
+
+const certDir = mkdtempSync(join(tmpdir(), 'tunnel-tls-'));
+const haveCert = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certDir, 'k.pem'), '-out', join(certDir, 'c.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' }).status === 0;
+
+describe('HttpTunnel over TLS (https tunnel): certificate policy as for rtsps', { skip: haveCert ? false : 'openssl not available' }, () => {
+  let server: FakeTunnelServer;
+  let proxy: tls.Server;
+  let port = 0;
+  let fingerprint = '';
+  before(async () => {
+    server = await startFakeTunnelServer({ auth: { mode: 'digest', user: USER, password: PASSWORD } });
+    const cert = readFileSync(join(certDir, 'c.pem'));
+    fingerprint = new X509Certificate(cert).fingerprint256;
+    // TLS in front of the plain tunnel server: one TCP connection per TLS connection, so GET and POST stay apart
+    proxy = tls.createServer({ key: readFileSync(join(certDir, 'k.pem')), cert }, (s) => {
+      const c = net.connect(server.port, '127.0.0.1');
+      s.on('error', () => c.destroy()); c.on('error', () => s.destroy());
+      s.on('close', () => c.destroy()); c.on('close', () => s.destroy());
+      s.pipe(c).pipe(s);
+    });
+    proxy.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    port = (proxy.address() as net.AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise<void>((r) => proxy.close(() => r()));
+    await server.close();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  test('pinned fingerprint: Digest on the GET, then bytes both ways through both TLS connections', async () => {
+    const tunnel = await openHttpTunnel({ host: '127.0.0.1', port, path: '/cam', secure: true, tlsFingerprint256: fingerprint, username: USER, password: PASSWORD, timeoutMs: 5000 });
+    try {
+      const got: Buffer[] = [];
+      tunnel.setReceiver((c) => got.push(c));
+      await until(() => server.getSocket() !== null && server.postSocket() !== null);
+      tunnel.write(Buffer.from('OPTIONS * RTSP/1.0\r\nCSeq: 7\r\n\r\n'));
+      await until(() => server.decoded().toString().includes('CSeq: 7'));
+      server.getSocket()!.write('RTSP/1.0 200 OK\r\nCSeq: 7\r\n\r\n');
+      await until(() => Buffer.concat(got).toString().includes('CSeq: 7'));
+    } finally {
+      tunnel.destroy();
+    }
+  });
+
+  test('self-signed certificate without pin or allow-self-signed: tls error; a wrong pin: tls error', async () => {
+    const plain = await rejection(openHttpTunnel({ host: '127.0.0.1', port, path: '/cam', secure: true, timeoutMs: 5000 }));
+    assert.equal(plain.reason, 'tls error');
+    const wrong = await rejection(openHttpTunnel({ host: '127.0.0.1', port, path: '/cam', secure: true, tlsFingerprint256: 'AA:BB', timeoutMs: 5000 }));
+    assert.equal(wrong.reason, 'tls error');
+    assert.match(wrong.message, /fingerprint/);
   });
 });
