@@ -6,7 +6,9 @@
  * The POST connection carries everything to the server, base64-encoded.
  *
  * `HttpTunnel` is shaped like the net.Socket the RTSP connection otherwise uses: write(),
- * writableLength, remoteAddress, setNoDelay(), destroy(), 'error' and 'close' events. Reads
+ * writableLength, remoteAddress, setNoDelay(), destroy(), 'error' and 'close' events ('error'
+ * only when someone listens: it comes from socket reads, where a throw would be uncaught;
+ * `closeReason` always says why the tunnel ended). Reads
  * are not 'data' events: setReceiver() takes the function the socket's reads go to, and over
  * plain TCP the GET connection reads into a ReadSlab (onread) exactly as a plain RTSP
  * connection does, so the bytes reach the RTSP reader without a copy and may be kept.
@@ -50,7 +52,7 @@ export interface HttpTunnelOptions {
   logger?: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | undefined;
 }
 
-/** Bytes the GET may deliver before setReceiver(): the server sends nothing before our first request. */
+/** Bytes the GET may deliver before setReceiver(): a server sends nothing before our first request. */
 const EARLY_LIMIT = 1024 * 1024;
 
 const noop = (): void => undefined;
@@ -75,7 +77,8 @@ class Leg {
   destroy(): void {
     this.sink = noop;
     this.onError = noop;
-    this.socket.destroy();
+    // unset only when net/tls.connect() threw on its options
+    (this.socket as net.Socket | undefined)?.destroy();
   }
 }
 
@@ -108,7 +111,7 @@ function connectLeg(o: HttpTunnelOptions, leg: Leg, slab: ReadSlab | null): Prom
   return new Promise((resolve, reject) => {
     const where = `${o.host}:${o.port}`;
     leg.onError = (err): void => {
-      const reason = socketErrorReason(err);
+      const reason = socketErrorReason(err.code, err.message);
       reject(new CameraError(reason, reason === 'tls error'
         ? `TLS handshake with ${where} (tunnel ${leg.name}) failed: ${err.code ?? err.message}`
         : `cannot connect to ${where} (tunnel ${leg.name}): ${err.code ?? err.message}`));
@@ -165,7 +168,7 @@ function readGetHead(leg: Leg, early: EarlyChunks, where: string): Promise<HttpR
       if (r.rest < chunk.length) early.push(chunk.subarray(r.rest));
       resolve(r.head);
     };
-    leg.onError = (err): void => reject(new CameraError(socketErrorReason(err), `tunnel GET to ${where}: connection error: ${err.code ?? err.message}`));
+    leg.onError = (err): void => reject(new CameraError(socketErrorReason(err.code, err.message), `tunnel GET to ${where}: connection error: ${err.code ?? err.message}`));
     leg.onClose = (): void => reject(new CameraError('connection lost', `tunnel GET to ${where}: the server closed the connection without a reply`));
   });
 }
@@ -207,12 +210,10 @@ export class HttpTunnel extends EventEmitter {
     this.remoteAddress = (get.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     get.sink = (chunk): void => this.queue(chunk);
     post.sink = (chunk): void => this.onPostBytes(chunk);
-    get.onError = (err): void => this.fail(new CameraError(socketErrorReason(err), `tunnel GET connection error: ${err.code ?? err.message}`));
-    post.onError = (err): void => this.fail(new CameraError(socketErrorReason(err), `tunnel POST connection error: ${err.code ?? err.message}`));
+    get.onError = (err): void => this.fail(new CameraError(socketErrorReason(err.code, err.message), `tunnel GET connection error: ${err.code ?? err.message}`));
+    post.onError = (err): void => this.fail(new CameraError(socketErrorReason(err.code, err.message), `tunnel POST connection error: ${err.code ?? err.message}`));
     get.onClose = (): void => this.legClosed('the server closed the tunnel GET connection');
     post.onClose = (): void => this.legClosed('the server closed the tunnel POST connection');
-    if (get.closed) this.legClosed('the server closed the tunnel GET connection');
-    if (post.closed) this.legClosed('the server closed the tunnel POST connection');
   }
 
   /**
@@ -225,7 +226,6 @@ export class HttpTunnel extends EventEmitter {
     this.early = null;
     if (this.destroyed) return;
     if (early !== null) {
-      if (early.overflow) { this.fail(new CameraError('protocol error', `the server sent more than ${EARLY_LIMIT} bytes on the tunnel before any request`)); return; }
       for (const chunk of early.chunks) {
         receiver(chunk);
         if (this.destroyed) return;
@@ -293,10 +293,11 @@ export class HttpTunnel extends EventEmitter {
     }
   }
 
+  /** Emits 'error' (only to a listener: a failure inside a socket read must never throw) and closes. */
   private fail(err: CameraError): void {
     if (this.destroyed) return;
     this.closeReason = err;
-    this.emit('error', err);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
     this.destroy();
   }
 
@@ -372,6 +373,9 @@ export async function openHttpTunnel(o: HttpTunnelOptions): Promise<HttpTunnel> 
       const post = new Leg('POST');
       legs.push(post);
       await step(connectLeg(o, post, null));
+      // Checked here because the tunnel object, not yet returned, could not report them.
+      if (leg.closed) throw new CameraError('connection lost', `RTSP-over-HTTP tunnel to ${where}: the server closed the GET connection before the POST was open`);
+      if (early.overflow) throw new CameraError('protocol error', `RTSP-over-HTTP tunnel to ${where}: more than ${EARLY_LIMIT} bytes on the GET before any request`);
       post.socket.write(tunnelPostRequest({ ...base, authorization: auth?.authorization('POST', target) ?? null }));
       return new HttpTunnel(leg, post, early, base.cookie, where, secrets);
     }

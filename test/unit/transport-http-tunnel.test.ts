@@ -214,6 +214,16 @@ describe('HttpTunnel against a scripted tunnel server', () => {
     });
   });
 
+  test('no error listener: a failure never throws out of a socket read; close and closeReason still tell', async () => {
+    await withServer({ postReply: 'HTTP/1.0 403 Forbidden\r\n\r\n' }, async (server) => {
+      const tunnel = await open(server);
+      const closed = closeEvent(tunnel);
+      await closed;
+      assert.equal(tunnel.closeReason?.reason, 'auth failed');
+      assert.match(tunnel.closeReason?.message ?? '', /403/);
+    });
+  });
+
   test('a server flooding the GET before any request: protocol error, bounded memory', async () => {
     await withServer({ afterHead: Buffer.alloc(64 * 1024) }, async (server) => {
       const tunnel = await open(server);
