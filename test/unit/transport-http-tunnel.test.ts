@@ -75,6 +75,8 @@ describe('HttpTunnel against a scripted tunnel server', () => {
       server.getSocket()!.write(live);
       await until(() => Buffer.concat(got).length === early.length + live.length);
       assert.deepEqual(Buffer.concat(got).subarray(early.length), live);
+      // reads land in ReadSlab memory (64 KiB slabs), not in per-read Buffers: no copy on the way to the receiver
+      assert.ok(got.every((c) => c.buffer.byteLength === 64 * 1024), `chunk backing stores: ${got.map((c) => c.buffer.byteLength).join(',')}`);
 
       const messages = [serializeRequest('OPTIONS', 'rtsp://h/cam', [['CSeq', '1']]), serializeRequest('DESCRIBE', 'rtsp://h/cam', [['CSeq', '2']]), interleavedFrame(1, Buffer.from([0x81, 0xc9, 0, 1]))];
       for (const m of messages) assert.equal(tunnel.write(m), true);
