@@ -5,7 +5,8 @@
  * with the repository's message serializer and reader, with no authentication, Basic and
  * Digest (GStreamer checks credentials on the tunnelled RTSP requests, not on the GET).
  * Interleaved RTP is rebuilt into JPEGs by our depacketizer and every one is decoded by djpeg;
- * a receiver report written into the tunnel reaches the server's RTP session.
+ * a receiver report written into the tunnel reaches the server's RTP session; after our POST
+ * connection is closed, the TEARDOWN reaches the server on a new POST with the same cookie.
  * After TEARDOWN and destroy(), both TCP connections must be gone on both ends
  * (/proc/net/tcp), not merely destroyed on our side.
  */
@@ -165,7 +166,15 @@ describe('GStreamer RTSP server: RTSP over HTTP tunnel', () => {
         assert.ok(await waitUntil(() => server.rtcp.some((r) => r.hasRR && r.cnames.includes('tunnel@test')), 3000),
           `the server saw no receiver report from the tunnel: ${JSON.stringify(server.rtcp.map((r) => r.line))}`);
 
+        // Our POST closed (as a proxy may do): the TEARDOWN goes on a new POST with the same
+        // cookie, which GStreamer binds to the tunnel it still holds.
+        (tunnel as unknown as { post: { socket: { destroy(): void } } | null }).post?.socket.destroy();
+        assert.ok(await waitUntil(() => {
+          const st = tcpStates(server.port);
+          return st.client.filter((x) => x === 'ESTABLISHED').length === 1 && st.server.filter((x) => x === 'ESTABLISHED').length === 1 && !st.server.includes('CLOSE_WAIT');
+        }, 3000), `POST connection closed on both ends: ${JSON.stringify(tcpStates(server.port))}`);
         const teardown = await client.request('TEARDOWN', sdp.sessionControl);
+        assert.equal(tunnel.postReopens, 1);
         assert.equal(teardown.statusCode, 200, `TEARDOWN: ${teardown.statusCode} ${teardown.reason}`);
         if (auth !== 'none') assert.ok(client.challenges > 0, 'the server challenged the tunnelled requests');
         tunnel.destroy();

@@ -23,6 +23,8 @@ export interface FakeTunnelOptions {
   afterHead?: Buffer | string | undefined;
   /** raw bytes written on the POST connection once it is bound */
   postReply?: Buffer | string | undefined;
+  /** end every POST connection once its first body bytes arrived (a proxy that closes the POST) */
+  closePosts?: boolean | undefined;
 }
 
 export interface FakeTunnelServer {
@@ -91,6 +93,7 @@ export async function startFakeTunnelServer(o: FakeTunnelOptions = {}): Promise<
     s.on('data', (chunk: Buffer) => {
       if (bound) {
         postChunks.push(chunk.toString('latin1'));
+        if (o.closePosts) s.end();
         return;
       }
       head = Buffer.concat([head, chunk]);
@@ -124,7 +127,10 @@ export async function startFakeTunnelServer(o: FakeTunnelOptions = {}): Promise<
         }
         post = s;
         bound = true;
-        if (rest.length > 0) postChunks.push(rest.toString('latin1'));
+        if (rest.length > 0) {
+          postChunks.push(rest.toString('latin1'));
+          if (o.closePosts) s.end();
+        }
         if (o.postReply !== undefined) s.write(o.postReply);
         return;
       }

@@ -203,6 +203,58 @@ describe('HttpTunnel against a scripted tunnel server', () => {
     });
   });
 
+  test('the POST closed by the server or a proxy: the next write opens a new POST with the same cookie (and credentials); nothing lost', async () => {
+    await withServer({ auth: { mode: 'digest', user: USER, password: PASSWORD } }, async (server) => {
+      const tunnel = await open(server, { username: USER, password: PASSWORD });
+      const errors: Error[] = [];
+      tunnel.on('error', (e: Error) => errors.push(e));
+      try {
+        tunnel.setReceiver(() => undefined);
+        await until(() => server.postSocket() !== null);
+        tunnel.write(Buffer.from('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n'));
+        await until(() => server.decoded().toString().includes('CSeq: 1'));
+        const first = server.postSocket()!;
+        first.destroy();
+        await until(() => tunnel.writableLength === 0 && server.openSockets() === 1 && first.destroyed);
+        await new Promise((r) => setTimeout(r, 50)); // let the client see the close
+        tunnel.write(Buffer.from('GET_PARAMETER * RTSP/1.0\r\nCSeq: 2\r\n\r\n'));
+        tunnel.write(Buffer.from('GET_PARAMETER * RTSP/1.0\r\nCSeq: 3\r\n\r\n'));
+        await until(() => server.decoded().toString().includes('CSeq: 3'));
+        const posts = server.requests.filter((r) => r.method === 'POST');
+        assert.equal(posts.length, 2);
+        assert.ok(posts.every((r) => r.headers['x-sessioncookie'] === tunnel.cookie && /^Digest /.test(r.headers['authorization'] ?? '')));
+        assert.equal(tunnel.postReopens, 1);
+        assert.match(server.decoded().toString(), /CSeq: 1[\s\S]*CSeq: 2[\s\S]*CSeq: 3/);
+        // a write right after the POST socket went away, before its 'close' event: not lost either
+        (tunnel as unknown as { post: { socket: net.Socket } }).post.socket.destroy();
+        tunnel.write(Buffer.from('GET_PARAMETER * RTSP/1.0\r\nCSeq: 4\r\n\r\n'));
+        await until(() => server.decoded().toString().includes('CSeq: 4'));
+        assert.equal(tunnel.postReopens, 2);
+        assert.deepEqual(errors, []);
+      } finally {
+        tunnel.destroy();
+      }
+    });
+  });
+
+  test('a server that closes every POST: the reopens are bounded, then the tunnel closes (connection lost)', async () => {
+    await withServer({ closePosts: true }, async (server) => {
+      const tunnel = await open(server);
+      tunnel.on('error', () => undefined);
+      const closed = closeEvent(tunnel);
+      tunnel.setReceiver(() => undefined);
+      for (let i = 0; i < 200 && !tunnel.isDestroyed; i++) {
+        tunnel.write(Buffer.from(`OPTIONS * RTSP/1.0\r\nCSeq: ${i}\r\n\r\n`));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await closed;
+      assert.equal(tunnel.closeReason?.reason, 'connection lost');
+      assert.match(tunnel.closeReason?.message ?? '', /POST connection 6 times/);
+      assert.equal(server.requests.filter((r) => r.method === 'POST').length, 6);
+      await until(() => server.openSockets() === 0);
+    });
+  });
+
   test('a camera that answers the POST with 401: error auth failed, then close', async () => {
     await withServer({ postReply: 'HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm="x"\r\n\r\n' }, async (server) => {
       const tunnel = await open(server);
