@@ -6,6 +6,8 @@ import {
 } from '../../src/transport/tunnel-wire';
 import { HttpHeadReader, DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadResult } from '../../src/transport/http-head';
 import { decodeBase64Stream } from '../support/fake-tunnel-server';
+import { httpTunnelTarget, type TunnelTarget } from '../../src/transport/tunnel-target';
+import { parseRtspUrl } from '../../src/rtsp/url';
 
 const BASE = { path: '/cam', host: '127.0.0.1:8554', cookie: 'AbC123xyz', userAgent: 'ua' };
 
@@ -168,5 +170,25 @@ describe('HTTP response head reader', () => {
       assert.equal(Buffer.concat(body).toString('latin1'), full.toString('latin1', GST_REPLY.length));
     }), { numRuns: 300 });
     assert.ok(DEFAULT_HTTP_HEAD_LIMITS.block >= GST_REPLY.length);
+  });
+});
+
+describe('tunnel target of an rtsp:// URL', () => {
+  const target = (url: string): TunnelTarget => {
+    const u = parseRtspUrl(url);
+    assert.ok(u, url);
+    return httpTunnelTarget(u);
+  };
+  test('no port in the URL: HTTP port 80 (443 for rtsps), not 554/322', () => {
+    assert.deepEqual(target('rtsp://cam.local/axis-media/media.amp?resolution=640x480'), { host: 'cam.local', port: 80, secure: false, path: '/axis-media/media.amp?resolution=640x480' });
+    assert.deepEqual(target('rtsps://cam.local/live'), { host: 'cam.local', port: 443, secure: true, path: '/live' });
+    assert.equal(target('rtsp://[fe80::1]/live').port, 80);
+    assert.equal(target('rtsp://user:pa:ss@10.0.0.2/x').port, 80);
+  });
+  test('a port in the URL is kept, also 554 and for IPv6 literals', () => {
+    assert.equal(target('rtsp://127.0.0.1:8554/cam').port, 8554);
+    assert.equal(target('rtsp://cam:554/x').port, 554);
+    assert.equal(target('rtsp://[::1]:8080/x').port, 8080);
+    assert.equal(target('rtsp://u:p@cam:8081/x').port, 8081);
   });
 });
