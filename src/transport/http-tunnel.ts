@@ -8,10 +8,14 @@
  * `HttpTunnel` is shaped like the net.Socket the RTSP connection otherwise uses: write(),
  * writableLength, remoteAddress, setNoDelay(), destroy(), 'error' and 'close' events ('error'
  * only when someone listens: it comes from socket reads, where a throw would be uncaught;
- * `closeReason` always says why the tunnel ended). Reads
- * are not 'data' events: setReceiver() takes the function the socket's reads go to, and over
- * plain TCP the GET connection reads into a ReadSlab (onread) exactly as a plain RTSP
- * connection does, so the bytes reach the RTSP reader without a copy and may be kept.
+ * `closeReason` always says why the tunnel ended). Reads are not 'data' events:
+ * setReceiver() takes the function the socket's reads go to, and over plain TCP the GET
+ * connection reads into a ReadSlab (onread) exactly as a plain RTSP connection does, so the
+ * bytes reach the RTSP reader without a copy and may be kept.
+ *
+ * A POST that the server or a proxy closes (some end it after its Content-Length) is replaced
+ * at the next write by a new POST with the same cookie, within a small budget; the GET
+ * closing ends the tunnel.
  *
  * Authentication: a 401 on the GET is answered (Basic or Digest, rtsp/auth.ts) on a new GET
  * connection, since servers close the connection after an error reply; the POST then carries
@@ -446,7 +450,7 @@ export async function openHttpTunnel(o: HttpTunnelOptions): Promise<HttpTunnel> 
       leg.socket.write(tunnelGetRequest({ ...base, authorization: auth?.authorization('GET', target) ?? null }));
       const early = new EarlyChunks();
       const head = await step(readGetHead(leg, early, where));
-      log('debug', `tunnel GET ${target}: ${head.statusCode} ${head.reason}`);
+      log('debug', `tunnel GET ${target}: ${head.statusCode} ${preview(head.reason)}`);
       if (head.statusCode === 401) {
         leg.destroy();
         if (!hasCredentials) throw new CameraError('auth failed', `RTSP-over-HTTP tunnel GET to ${where}: the server requires credentials (401)`, 401);
@@ -464,6 +468,9 @@ export async function openHttpTunnel(o: HttpTunnelOptions): Promise<HttpTunnel> 
         throw new CameraError('unsupported transport', `RTSP-over-HTTP tunnel GET to ${where}: 200 with Content-Type ${preview(type)}, not application/x-rtsp-tunnelled: the server does not offer RTSP over HTTP there`, 200);
       }
       auth?.onSuccess();
+      // The POST goes where the GET went. An x-server-ip-address header (GStreamer sends one,
+      // for load balancers) is not followed: a server could otherwise send our credentials
+      // to another host.
       const post = new Leg('POST');
       legs.push(post);
       await step(connectLeg(o, post, null));
