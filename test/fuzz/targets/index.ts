@@ -9,11 +9,12 @@ import { rtspReaderTarget } from './rtsp-reader';
 import { digestAuthTarget } from './digest-auth';
 import { rtspUrlTarget } from './rtsp-url';
 import { transportHeaderTarget } from './transport-header';
+import { httpHeadTarget } from './http-head';
 
 export function allTargets(): FuzzTarget[] {
   return [
     rtpHeaderTarget(), rtpSequencerTarget(), jpegDepacketizerTarget(), rtcpCompoundTarget(), sdpTracksTarget(),
-    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(),
+    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(),
   ];
 }
 
