@@ -77,11 +77,13 @@ export function statusError(method: string, res: { statusCode: number; reason: s
 /**
  * Failures of a handshake that a quick retry usually cures: a server that is busy (503) or
  * failed inside (500, 502), typically while it still tears down the media of a previous
- * client, and a connection reset half-way. They are retried within a few hundred ms before
- * the backoff applies (camera/session.ts).
+ * client, and a connection reset (TCP RST, ECONNRESET) half-way. They are retried within a
+ * few hundred ms before the backoff applies (camera/session.ts). A connection the camera
+ * closes in order (FIN) is not among them: that is how cameras at their client limit say no,
+ * and they get the backoff.
  */
 export function isTransientHandshakeError(err: CameraError): boolean {
-  if (err.reason === 'connection lost') return true;
+  if (err.reason === 'connection lost' && /\bECONNRESET\b/.test(err.message)) return true;
   const s = err.statusCode;
   return s === 500 || s === 502 || s === 503;
 }

@@ -88,7 +88,7 @@ describe('transient handshake errors', () => {
     assert.deepEqual(w.states.map((s) => s.state), ['connecting', 'playing', 'closed']);
   });
 
-  test('503 with Retry-After as an HTTP-date is honoured (whole seconds, so 1 to 3 s)', async (t) => {
+  test('503 with Retry-After as an HTTP-date is honoured (whole seconds: 1 to 2 s)', async (t) => {
     const server = closeAfter(t, await startFakeServer());
     let refusedAt = 0;
     server.setHandler(tcpCamera(server, {
@@ -155,6 +155,23 @@ describe('transient handshake errors', () => {
     assert.equal(server.conns.length, 2);
     assert.deepEqual(w.errors, []);
     assert.ok(!w.states.some((s) => s.state === 'reconnecting'));
+  });
+
+  test('a connection the camera closes in order (FIN) is not retried quickly: that is how a camera at its client limit says no', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
+    server.setHandler(tcpCamera(server, {
+      frames: FRAMES,
+      before: (req, conn) => {
+        if (req.method === 'DESCRIBE') { conn.socket.end(); return true; }
+        return false;
+      },
+    }));
+    const cam = openCamera(server.url(), { reconnectMinMs: 5000 });
+    try {
+      const c = await untilState(cam, (s) => s.state === 'reconnecting', 5000);
+      assert.equal(c.reason, 'connection lost');
+      assert.equal(count(server.requests, 'DESCRIBE'), 1);
+    } finally { await cam.close(); }
   });
 
   test(`503 every time → ${QUICK_RETRIES} quick retries, then reconnecting with 'server busy', the status line and at least Retry-After`, async (t) => {
