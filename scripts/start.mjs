@@ -142,6 +142,8 @@ module.exports = {
     log('demo flow deployed');
   }
   log(`Node-RED editor: http://${host}:${port}/  (Ctrl-C to stop)`);
+  // the demo flow's 'mjpeg http out' node: the camera in any browser, no plug-in
+  log(`live view in a browser: http://${host}:${port}/camera/demo  (snapshot: /camera/demo/snapshot.jpg)`);
   red.once('exit', (c) => { if (!stopping) { log(`Node-RED exited (${c})`); stopAll(c ?? 1); } });
 }
 

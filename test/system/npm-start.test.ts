@@ -69,7 +69,8 @@ test('npm start runs Node-RED with the demo flow, frames flow, Ctrl-C leaves not
     // The flow is deployed: the admin API lists the three node types of the demo.
     const flows = await (await fetch(`http://127.0.0.1:${editorPort}/flows`)).json() as { type: string }[];
     const types = new Set(flows.map((n) => n.type));
-    for (const t of ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats']) assert.ok(types.has(t), `flow has a ${t} node`);
+    for (const t of ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out']) assert.ok(types.has(t), `flow has a ${t} node`);
+    assert.ok(out.includes(`live view in a browser: http://127.0.0.1:${editorPort}/camera/demo`), 'the live view URL is printed');
     assert.ok(!JSON.stringify(flows).includes('"password"'), 'no password in the exported flow');
 
     // Frames reach the runtime: latest.jpg is written, rewritten, and decodes.
@@ -83,6 +84,13 @@ test('npm start runs Node-RED with the demo flow, frames flow, Ctrl-C leaves not
     let decoded = decodeJpeg(readFileSync(file));
     if (!decoded.ok) { await new Promise((r) => setTimeout(r, 300)); decoded = decodeJpeg(readFileSync(file)); } // caught mid-write
     assert.ok(decoded.ok, `latest.jpg decodes: ${decoded.error}`);
+
+    // The live view the start message names serves the camera: a snapshot that decodes.
+    const snap = await fetch(`http://127.0.0.1:${editorPort}/camera/demo/snapshot.jpg`);
+    assert.equal(snap.status, 200);
+    assert.equal(snap.headers.get('content-type'), 'image/jpeg');
+    const snapped = decodeJpeg(Buffer.from(await snap.arrayBuffer()));
+    assert.ok(snapped.ok, `the live view's snapshot decodes: ${snapped.error}`);
 
     const tree = descendants(child.pid!);
     assert.ok(tree.length >= 2, 'demo camera and Node-RED run as children');

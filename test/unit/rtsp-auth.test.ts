@@ -135,7 +135,8 @@ describe('Authenticator', () => {
     assert.equal(pick(['Digest realm="a", nonce="n", algorithm=MD5', 'Digest realm="a", nonce="n", algorithm=SHA-256']), 'digest SHA-256');
     assert.equal(pick(['Digest realm="a", nonce="n", algorithm=SHA-256, Digest realm="a", nonce="n", algorithm=MD5']), 'digest SHA-256');
     assert.equal(pick(['Digest realm="a", nonce="n", algorithm="SHA-512-256"', 'Digest realm="a", nonce="n", algorithm=SHA-256']), 'digest SHA-512-256');
-    // unknown algorithm and a digest without nonce are skipped (gortsplib f283abc)
+    // a challenge we cannot answer (unknown algorithm, no nonce) is skipped, so a camera that
+    // offers it beside Basic still gets an answer instead of a failed login
     assert.equal(pick(['Digest realm="a", nonce="n", algorithm=SHA-1024', 'Basic realm="a"']), 'basic');
     assert.equal(pick(['Digest realm="a"', 'Basic realm="a"']), 'basic');
     assert.equal(pick(['Digest realm="a", nonce="n", qop="auth-int"']), null);
