@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCamera } from './camera/open';
-import { CameraError } from './errors';
+import { CameraError, type CameraErrorReason } from './errors';
 import { parseRtspUrl } from './rtsp/url';
 import { redactText } from './rtsp/redact';
 import type { CameraOptions, StateChange, TrackInfo, TransportMode } from './camera/types';
@@ -18,7 +18,10 @@ export const USAGE = `usage:
   rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
   rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1]
 Transport http: RTSP tunnelled over HTTP (GET + POST), port 80 unless the URL names one.
-Password: environment variable RTSP_PASSWORD (or percent-encoded in the URL).`;
+Password: environment variable RTSP_PASSWORD (or percent-encoded in the URL).
+probe and grab keep retrying (a busy or failing server, a lost or refused connection) until
+--timeout (default 15 s), and exit 1 at once only on a permanent error: auth failed, not found,
+unsupported codec, unsupported transport, redirect refused, invalid url.`;
 
 export interface CliArgs {
   command: string;
@@ -94,17 +97,31 @@ function cameraOptions(args: CliArgs, env: NodeJS.ProcessEnv): CameraOptions {
   return o;
 }
 
-/** Resolves with a failure reason on the first reconnect/close, so the CLI never loops forever. */
-function firstFailure(cam: CameraSession): Promise<CameraError> {
-  return new Promise((resolve) => {
-    let last: CameraError | null = null;
+/**
+ * Errors that no retry cures within a command's timeout: the camera said no, or the URL is
+ * wrong. Anything else (a busy server, a refused or lost connection, a timeout) is retried by
+ * the session, as in the nodes, until --timeout ends.
+ */
+const PERMANENT: ReadonlySet<CameraErrorReason> = new Set<CameraErrorReason>([
+  'auth failed', 'not found', 'unsupported codec', 'unsupported transport', 'redirect refused', 'invalid url',
+]);
+
+/**
+ * `failed` resolves on a permanent failure (or the session closing by itself); `last()` is the
+ * latest error seen, for the report when the timeout ends first.
+ */
+function watchFailures(cam: CameraSession): { failed: Promise<CameraError>; last(): CameraError | null } {
+  let last: CameraError | null = null;
+  const failed = new Promise<CameraError>((resolve) => {
     cam.on('error', (e) => { last = e; });
     cam.on('state', (c: StateChange) => {
-      if (c.state === 'reconnecting' || (c.state === 'closed' && c.reason !== 'closed')) {
+      const permanent = c.state === 'reconnecting' && c.reason !== undefined && PERMANENT.has(c.reason);
+      if (permanent || (c.state === 'closed' && c.reason !== 'closed')) {
         resolve(last ?? new CameraError(c.reason ?? 'connection lost', c.reason ?? 'connection lost'));
       }
     });
   });
+  return { failed, last: () => last };
 }
 
 function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
@@ -121,7 +138,8 @@ function describeTrack(t: TrackInfo): string {
 
 async function probe(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: string[]): Promise<number> {
   const cam = openCamera(args.url, cameraOptions(args, env));
-  const failed = firstFailure(cam);
+  const failures = watchFailures(cam);
+  const failed = failures.failed;
   const firstFrame = new Promise<'frame'>((resolve) => cam.once('frame', () => resolve('frame')));
   const t = timeout(args.timeoutSec * 1000);
   const r = await Promise.race([failed, firstFrame, t.promise]);
@@ -133,7 +151,11 @@ async function probe(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: str
   await cam.close();
   const red = (s: string): string => redactText(s, secrets);
   if (r instanceof CameraError) { io.err(red(`error: ${r.reason}: ${r.message}`)); return 1; }
-  if (r === 'timeout') { io.err('error: timeout: no frame within the timeout'); return 1; }
+  if (r === 'timeout') {
+    const last = failures.last();
+    io.err(red(last ? `error: ${last.reason}: ${last.message} (still failing after ${args.timeoutSec} s)` : 'error: timeout: no frame within the timeout'));
+    return 1;
+  }
   io.out(red(`url: ${cam.url}`));
   for (const tr of tracks) io.out(red(`track: ${describeTrack(tr)}`));
   io.out(`codec: JPEG (RFC 2435)`);
@@ -147,7 +169,8 @@ async function grab(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: stri
   const dir = args.out!;
   mkdirSync(dir, { recursive: true });
   const cam = openCamera(args.url, cameraOptions(args, env));
-  const failed = firstFailure(cam);
+  const failures = watchFailures(cam);
+  const failed = failures.failed;
   let written = 0;
   let writeError: Error | null = null;
   const done = new Promise<'done'>((resolve) => {
@@ -170,12 +193,18 @@ async function grab(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: stri
   await cam.close();
   // read after close: the session is 'closed' now, not 'reconnecting' as it was when it gave up
   const stats = cam.getStats();
-  const failure = r instanceof CameraError ? r.reason : r === 'timeout' && written < args.frames ? 'timeout' : null;
+  // on a timeout, the last reason the camera gave (a busy server, a refused connection), if any
+  const last = r === 'timeout' && written < args.frames ? failures.last() : null;
+  const failure = r instanceof CameraError ? r.reason : r === 'timeout' && written < args.frames ? last?.reason ?? 'timeout' : null;
   const red = (s: string): string => redactText(s, secrets);
   io.out(red(JSON.stringify({ ...stats, state: failure ? 'failed' : 'closed', reason: failure, framesWritten: written })));
   if (writeError) { io.err(`error: cannot write frames: ${(writeError as Error).message}`); return 1; }
   if (r instanceof CameraError) { io.err(red(`error: ${r.reason}: ${r.message}`)); return 1; }
-  if (r === 'timeout') { io.err(`error: timeout: ${written} of ${args.frames} frames within ${args.timeoutSec} s`); return 1; }
+  if (r === 'timeout') {
+    const counted = `${written} of ${args.frames} frames within ${args.timeoutSec} s`;
+    io.err(red(last ? `error: ${last.reason}: ${last.message} (still failing after ${args.timeoutSec} s; ${counted})` : `error: timeout: ${counted}`));
+    return 1;
+  }
   return 0;
 }
 

@@ -20,6 +20,7 @@ export type CameraErrorReason =
   | 'session expired'
   | 'redirect refused'
   | 'tls error'
+  | 'server busy'
   | 'server error'
   | 'invalid url'
   | 'closed';
@@ -28,12 +29,15 @@ export class CameraError extends Error {
   readonly reason: CameraErrorReason;
   /** RTSP status code when the error came from a response. */
   readonly statusCode: number | undefined;
+  /** the delay a 503's Retry-After asked for (ms, already capped), when it gave one */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(reason: CameraErrorReason, message: string, statusCode?: number) {
+  constructor(reason: CameraErrorReason, message: string, statusCode?: number, retryAfterMs?: number) {
     super(message);
     this.name = 'CameraError';
     this.reason = reason;
     this.statusCode = statusCode;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -56,6 +60,7 @@ export function reasonForStatus(statusCode: number): CameraErrorReason {
     case 415: return 'unsupported codec';
     case 454: return 'session expired';
     case 461: return 'unsupported transport';
+    case 503: return 'server busy';
     default: return 'server error';
   }
 }
@@ -64,9 +69,23 @@ export function reasonForStatus(statusCode: number): CameraErrorReason {
  * The CameraError for a final non-2xx reply to `method`; `url` is what was asked for, already
  * without credentials, so a 404 says which path the camera did not know.
  */
-export function statusError(method: string, res: { statusCode: number; reason: string }, url?: string): CameraError {
+export function statusError(method: string, res: { statusCode: number; reason: string }, url?: string, retryAfterMs?: number | null): CameraError {
   const what = url ? `${method} ${url}` : method;
-  return new CameraError(reasonForStatus(res.statusCode), `${what}: ${res.statusCode} ${res.reason}`.trim(), res.statusCode);
+  return new CameraError(reasonForStatus(res.statusCode), `${what}: ${res.statusCode} ${res.reason}`.trim(), res.statusCode, retryAfterMs ?? undefined);
+}
+
+/**
+ * Failures of a handshake that a quick retry usually cures: a server that is busy (503) or
+ * failed inside (500, 502), typically while it still tears down the media of a previous
+ * client, and a connection reset (TCP RST, ECONNRESET) half-way. They are retried within a
+ * few hundred ms before the backoff applies (camera/session.ts). A connection the camera
+ * closes in order (FIN) is not among them: that is how cameras at their client limit say no,
+ * and they get the backoff.
+ */
+export function isTransientHandshakeError(err: CameraError): boolean {
+  if (err.reason === 'connection lost' && /\bECONNRESET\b/.test(err.message)) return true;
+  const s = err.statusCode;
+  return s === 500 || s === 502 || s === 503;
 }
 
 /**

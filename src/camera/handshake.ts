@@ -11,6 +11,7 @@ import { httpTunnelTarget } from '../transport/tunnel-target';
 import { header, type RtspResponse } from '../rtsp/message';
 import { parseRtspUrl, chooseBaseUrl, keepConnectionHost, type RtspUrl } from '../rtsp/url';
 import { parseTransport, type TransportSpec } from '../rtsp/transport-header';
+import { retryAfterMs } from '../rtsp/retry-after';
 import { parseSdp, type SdpDescription, type SdpTrack } from '../sdp/media';
 import { InterleavedTransport } from '../transport/interleaved';
 import { UdpTrackTransport, openMulticastPair } from '../transport/udp';
@@ -53,8 +54,17 @@ export function newAttempt(id: number, url: string): Attempt {
   };
 }
 
-/** Thrown by SETUP in 'auto' mode when the camera will not stream over UDP: the session switches to TCP. */
+/**
+ * Thrown in 'auto' mode when UDP cannot be had on this connection (a later track refused UDP
+ * after an earlier one got it): the session tears the attempt down and starts over on TCP.
+ */
 export class FallbackToTcp extends Error {}
+
+/** Why a UDP SETUP did not give UDP, and the interleaved channels when the server chose TCP itself. */
+interface UdpRefusal {
+  why: string;
+  interleaved?: [number, number] | undefined;
+}
 
 /** What the handshake needs from the session that runs it. */
 export interface HandshakeHost {
@@ -71,6 +81,8 @@ export interface HandshakeHost {
   onTracks(tracks: TrackInfo[]): void;
   makeTrack(a: Attempt, t: SdpTrack, video: boolean): MediaTrack;
   onUdpBuffer(bytes: number): void;
+  /** 'auto' settled on TCP for this session, and why (the session logs it and keeps TCP) */
+  onTcpChosen(why: string): void;
 }
 
 export function trackInfo(t: SdpTrack): TrackInfo {
@@ -107,7 +119,7 @@ export async function handshake(host: HandshakeHost, a: Attempt): Promise<void> 
     await setup(host, a, conn, audio, false);
     res = await play(host, a, conn);
   }
-  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('PLAY', res, a.aggregate);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw replyError('PLAY', res, a.aggregate);
   startMedia(a, conn);
 }
 
@@ -152,7 +164,7 @@ async function describe(host: HandshakeHost, a: Attempt): Promise<{ conn: RtspCo
       url = target;
       continue;
     }
-    if (s < 200 || s >= 300) throw statusError('DESCRIBE', described, url);
+    if (s < 200 || s >= 300) throw replyError('DESCRIBE', described, url);
     a.url = url;
     const base = chooseBaseUrl({ contentBase: header(described.headers, 'Content-Base'), contentLocation: header(described.headers, 'Content-Location'), requestUrl: url });
     const desc = parseSdp(described.body.toString('utf8'), base);
@@ -177,26 +189,67 @@ function redirectTarget(host: HandshakeHost, current: string, cur: RtspUrl, loca
 /** SETUP of one track over the attempt's transport. */
 async function setup(host: HandshakeHost, a: Attempt, conn: RtspConnection, t: SdpTrack, video: boolean): Promise<void> {
   const track = host.makeTrack(a, t, video);
-  if (a.transport === 'tcp') await setupInterleaved(host, a, conn, t, track);
-  else await setupUdp(host, a, conn, t, track);
+  if (a.transport === 'tcp') {
+    await setupInterleaved(host, a, conn, t, track);
+  } else {
+    const refused = await setupUdp(host, a, conn, t, track);
+    if (refused) {
+      // One session cannot mix UDP and interleaved tracks: when an earlier track got UDP,
+      // start over on TCP (the session tears this one down first).
+      if (a.tracks.length > 0) throw new FallbackToTcp(refused.why);
+      await fallBackToInterleaved(host, a, conn, t, track, refused);
+    }
+  }
   a.tracks.push(track);
   if (video) a.video = track;
+}
+
+/**
+ * 'auto' on the same connection, as FFmpeg and GStreamer's rtspsrc do: no second DESCRIBE,
+ * which a server still tearing down the media it prepared for us may answer with 503. When
+ * the server already chose interleaved channels in its reply, they are used as they are
+ * (its session exists with them); otherwise the SETUP is sent again asking for TCP
+ * (RFC 2326 §10.12).
+ */
+async function fallBackToInterleaved(host: HandshakeHost, a: Attempt, conn: RtspConnection, t: SdpTrack, track: MediaTrack, refused: UdpRefusal): Promise<void> {
+  a.transport = 'tcp';
+  a.interleaved = new InterleavedTransport((ch, p) => conn.sendInterleaved(ch, p));
+  if (refused.interleaved) {
+    host.onTcpChosen(`${refused.why}; using the interleaved channels ${refused.interleaved[0]}-${refused.interleaved[1]} it chose`);
+    bindInterleaved(a, track, refused.interleaved);
+    return;
+  }
+  host.onTcpChosen(`${refused.why}; retrying SETUP over TCP on the same connection`);
+  await setupInterleaved(host, a, conn, t, track);
 }
 
 async function setupInterleaved(host: HandshakeHost, a: Attempt, conn: RtspConnection, t: SdpTrack, track: MediaTrack): Promise<void> {
   const ch = a.nextChannel;
   const res = await conn.request('SETUP', t.control, [['Transport', `RTP/AVP/TCP;unicast;interleaved=${ch}-${ch + 1}`]]);
   checkLive(host, a);
-  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res, t.control);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw replyError('SETUP', res, t.control);
   // Use the channels the server chose: some servers ignore the pair we asked for.
-  const [rtpCh, rtcpCh] = replyTransport(res)?.interleaved ?? [ch, ch + 1];
+  bindInterleaved(a, track, replyTransport(res)?.interleaved ?? [ch, ch + 1]);
+}
+
+function bindInterleaved(a: Attempt, track: MediaTrack, [rtpCh, rtcpCh]: [number, number]): void {
   a.interleaved!.bind(rtpCh, rtcpCh, track);
   a.rtcpChannels[a.tracks.length] = rtcpCh;
   a.nextChannel = Math.max(rtpCh, rtcpCh) + 1;
 }
 
-/** UDP unicast (our port pair in the request) or multicast (the group comes in the reply or the SDP). */
-async function setupUdp(host: HandshakeHost, a: Attempt, conn: RtspConnection, t: SdpTrack, track: MediaTrack): Promise<void> {
+/** A non-2xx reply as a CameraError; a 503 carries the delay its Retry-After asked for. */
+function replyError(method: string, res: RtspResponse, url: string): CameraError {
+  const after = res.statusCode === 503 ? retryAfterMs(header(res.headers, 'Retry-After'), Date.now()) : null;
+  return statusError(method, res, url, after);
+}
+
+/**
+ * UDP unicast (our port pair in the request) or multicast (the group comes in the reply or
+ * the SDP). In 'auto' mode a refusal of UDP is returned (the port pair released) rather than
+ * thrown, for the caller to go on over TCP.
+ */
+async function setupUdp(host: HandshakeHost, a: Attempt, conn: RtspConnection, t: SdpTrack, track: MediaTrack): Promise<UdpRefusal | null> {
   const idx = a.tracks.length;
   let pair: UdpPair | null = null;
   let transportValue = 'RTP/AVP;multicast';
@@ -212,13 +265,20 @@ async function setupUdp(host: HandshakeHost, a: Attempt, conn: RtspConnection, t
   }
   const res = await conn.request('SETUP', t.control, [['Transport', transportValue]]);
   checkLive(host, a);
-  if (res.statusCode === 461 && host.mode === 'auto') throw new FallbackToTcp('the camera refused UDP (461)');
-  if (res.statusCode < 200 || res.statusCode >= 300) throw statusError('SETUP', res, t.control);
+  const auto = host.mode === 'auto' && pair !== null;
+  const refuse = (why: string, interleaved?: [number, number]): UdpRefusal => {
+    // The port pair is of no use now: give it back at once.
+    pair!.close();
+    a.pairs.splice(a.pairs.indexOf(pair!), 1);
+    return { why, interleaved };
+  };
+  // 461 Unsupported Transport (RFC 2326 §11.3.18); some servers answer 406 Not Acceptable.
+  if (auto && (res.statusCode === 461 || res.statusCode === 406)) return refuse(`the camera refused UDP (SETUP: ${`${res.statusCode} ${res.reason}`.trim()})`);
+  if (res.statusCode < 200 || res.statusCode >= 300) throw replyError('SETUP', res, t.control);
   const spec = replyTransport(res);
   if (spec && (spec.interleaved !== undefined || spec.protocol.endsWith('/TCP'))) {
-    // The server insists on TCP: switch on a fresh connection (after a switch from UDP some
-    // cameras want a new DESCRIBE before SETUP; a whole new handshake is safest).
-    if (host.mode === 'auto') throw new FallbackToTcp('the camera answered a UDP SETUP with TCP');
+    // The server ignored our UDP request and answered with TCP (interleaved channels, a TCP profile).
+    if (auto) return refuse('the camera answered a UDP SETUP with TCP', spec.interleaved);
     throw new CameraError('unsupported transport', 'the camera answered a UDP SETUP with TCP');
   }
   const server = conn.remoteAddress;
@@ -242,6 +302,7 @@ async function setupUdp(host: HandshakeHost, a: Attempt, conn: RtspConnection, t
       sink: track,
     });
   }
+  return null;
 }
 
 function replyTransport(res: RtspResponse): TransportSpec | null {

@@ -11,7 +11,7 @@
  *     └──────────┴─────────────┴────────── closed (from any state, final)
  */
 import { EventEmitter } from 'node:events';
-import { CameraError } from '../errors';
+import { CameraError, isTransientHandshakeError } from '../errors';
 import { parseRtspUrl, type RtspUrl } from '../rtsp/url';
 import { redactText } from '../rtsp/redact';
 import type { SdpTrack } from '../sdp/media';
@@ -28,6 +28,15 @@ import type {
 /** RTP must arrive this soon after PLAY over UDP in 'auto' mode, else the session switches to TCP. */
 export const AUTO_UDP_TIMEOUT_MS = 3000;
 const TEARDOWN_WAIT_MS = 2000;
+/** How long a switch to TCP waits for the old session's TEARDOWN reply before connecting again. */
+const SWITCH_TEARDOWN_WAIT_MS = 1000;
+/**
+ * Transient handshake failures (errors.ts isTransientHandshakeError) are retried this many
+ * times in a row, after QUICK_RETRY_MS (±20 %) or what a 503's Retry-After asks, before the
+ * backoff applies; the state stays 'connecting' meanwhile.
+ */
+export const QUICK_RETRIES = 3;
+export const QUICK_RETRY_MS = 300;
 
 /** The allowed state changes; anything else is a bug, logged and refused. */
 const TRANSITIONS: Readonly<Record<CameraState, readonly CameraState[]>> = {
@@ -75,6 +84,8 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   private attempt: Attempt | null = null;
   private attemptSeq = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** quick retries since the session last reached 'playing' */
+  private quickRetries = 0;
   private tickTimer: NodeJS.Timeout | null = null;
   private closePromise: Promise<void> | null = null;
   private closing = false;
@@ -113,6 +124,11 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       },
       makeTrack: (a, t, video) => this.makeTrack(a, t, video),
       onUdpBuffer: (bytes) => { this.udpRecvBufferSize = bytes; },
+      onTcpChosen: (why) => {
+        // Later reconnects go straight to TCP: a camera that refused UDP once refuses it again.
+        this.transportMode = 'tcp';
+        this.log('info', `transport tcp (auto): ${why}`);
+      },
     };
   }
 
@@ -165,12 +181,20 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     else process.nextTick(() => { if (!this.closing) this.safeEmit('state', change); });
   }
 
-  /** Ends attempt `a` and starts a new one over TCP. */
+  /**
+   * Ends attempt `a` and starts a new one over TCP on a new connection. The old session is
+   * torn down first (its reply awaited, bounded): cameras that serve one client at a time
+   * refuse the new one while the old session lives.
+   */
   private switchToTcp(a: Attempt, why: string): void {
-    this.log('info', `${why}; switching to TCP`);
+    if (a.done || this.closing || this.attempt !== a) return;
+    this.log('info', `transport tcp (auto): ${why}; switching to TCP on a new connection`);
     this.transportMode = 'tcp';
-    this.cleanupAttempt(a, true);
-    void this.runAttempt();
+    const torn = this.cleanupAttempt(a, true, SWITCH_TEARDOWN_WAIT_MS);
+    if (this.current === 'playing') this.transition('connecting', undefined);
+    void torn.then(() => {
+      if (!this.closing && this.attempt === a && this.retryTimer === null) void this.runAttempt();
+    });
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
@@ -210,7 +234,9 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     this.lastFrameAt = a.playingSince;
     this.backoff.onPlaying(a.playingSince);
     this.lastError = null;
+    this.quickRetries = 0;
     if (this.transportMode === 'auto' && a.transport === 'udp') {
+      this.log('info', `transport udp (auto): the camera accepted UDP; TCP if no RTP arrives within ${AUTO_UDP_TIMEOUT_MS} ms`);
       a.autoTimer = setTimeout(() => {
         a.autoTimer = null;
         if (a.done || a.tracks.some((t) => t.packets > 0)) return;
@@ -298,20 +324,45 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   /** Ends the attempt and schedules the next one (or does nothing when already handled). */
   private fail(a: Attempt, err: CameraError): void {
     if (a.done || this.closing || this.attempt !== a) return;
-    this.cleanupAttempt(a, err.reason === 'stalled' || err.reason === 'end of stream');
+    if (!a.playing && this.quickRetry(a, err)) return;
+    void this.cleanupAttempt(a, err.reason === 'stalled' || err.reason === 'end of stream');
     this.lastError = err;
     this.log('warn', err.message);
-    this.emitError(new CameraError(err.reason, redactText(err.message, this.secrets), err.statusCode));
+    this.emitError(new CameraError(err.reason, redactText(err.message, this.secrets), err.statusCode, err.retryAfterMs));
     if (this.closing) return; // an 'error' listener closed the session
-    const delay = this.backoff.next(err.reason, monotonicMs());
+    // A server that said when to come back is not asked sooner.
+    const delay = Math.max(this.backoff.next(err.reason, monotonicMs()), err.retryAfterMs ?? 0);
     // Timer first: a listener may call close() from inside the state event, and close() must find it.
     this.retryTimer = setTimeout(() => void this.runAttempt(), delay);
     this.transition('reconnecting', err.reason, delay);
   }
 
-  /** Releases everything of one attempt; optionally sends TEARDOWN first (bounded, in the background). */
-  private cleanupAttempt(a: Attempt, teardown: boolean): void {
-    if (a.done) return;
+  /**
+   * A transient handshake failure: the attempt ends quietly (state still 'connecting', no
+   * 'error') and the next one starts soon. False when the failure is not transient or the
+   * quick retries are used up; the backoff then applies.
+   */
+  private quickRetry(a: Attempt, err: CameraError): boolean {
+    if (!isTransientHandshakeError(err) || this.quickRetries >= QUICK_RETRIES) return false;
+    this.quickRetries++;
+    // Retry-After is a minimum: jitter only upwards (10 %), so that clients told the same
+    // time do not come back in lock-step.
+    const delay = err.retryAfterMs !== undefined
+      ? Math.round(err.retryAfterMs * (1 + 0.1 * Math.random()))
+      : Math.round(QUICK_RETRY_MS * (0.8 + 0.4 * Math.random()));
+    void this.cleanupAttempt(a, true);
+    this.lastError = err;
+    this.log('info', `${err.message}; retrying in ${delay} ms (${this.quickRetries} of ${QUICK_RETRIES})`);
+    this.retryTimer = setTimeout(() => void this.runAttempt(), delay);
+    return true;
+  }
+
+  /**
+   * Releases everything of one attempt; optionally sends TEARDOWN first (in the background,
+   * bounded by teardownWaitMs). Resolves when the TEARDOWN is answered or given up.
+   */
+  private cleanupAttempt(a: Attempt, teardown: boolean, teardownWaitMs = 1000): Promise<void> {
+    if (a.done) return Promise.resolve();
     a.done = true;
     a.playing = false;
     if (a.autoTimer) clearTimeout(a.autoTimer);
@@ -331,11 +382,11 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     if (conn && !conn.isClosed) {
       if (teardown && conn.sessionId !== null) {
         this.lingering.add(conn);
-        void conn.teardown(a.aggregate, 1000).finally(() => { conn.close(); this.lingering.delete(conn); });
-      } else {
-        conn.close();
+        return conn.teardown(a.aggregate, teardownWaitMs).finally(() => { conn.close(); this.lingering.delete(conn); });
       }
+      conn.close();
     }
+    return Promise.resolve();
   }
 
   /**
@@ -355,7 +406,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
         const conn = a.conn;
         if (conn && !conn.isClosed && conn.sessionId === null) await conn.whenAnswered('SETUP', TEARDOWN_WAIT_MS);
         if (conn && !conn.isClosed && conn.sessionId !== null) await conn.teardown(a.aggregate, TEARDOWN_WAIT_MS);
-        this.cleanupAttempt(a, false);
+        void this.cleanupAttempt(a, false);
       }
       for (const c of this.lingering) c.close();
       this.lingering.clear();

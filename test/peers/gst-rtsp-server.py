@@ -5,8 +5,9 @@ Run with Debian's /usr/bin/python3 (it has `gi`; a pyenv python3 on PATH does no
 
 Prints exactly one line `READY rtsp://127.0.0.1:PORT/PATH ...` on stdout once it listens
 (port 0 = a free port chosen by the kernel), then one line per RTCP packet it receives from
-clients (`RTCP ...`, see on_rtcp) and one `CLIENT connected` line per RTSP connection so tests can check what a real server sees of
-our receiver reports over TCP and UDP alike. Exits after --duration seconds, on SIGTERM or
+clients (`RTCP ...`, see on_rtcp), one `CLIENT connected` line per RTSP connection and one
+`TEARDOWN` / `DESCRIBE` line per such request, so tests can check what a real server sees of
+our receiver reports over TCP and UDP alike, and count connections and requests. Exits after --duration seconds, on SIGTERM or
 SIGINT, or (with --exit-on-stdin-eof) when stdin closes (so an orphaned launcher never outlives its test).
 """
 import argparse
@@ -206,14 +207,21 @@ def main():
     server.get_mount_points().add_factory(a.path, factory)
 
     # One line per accepted RTSP connection: lets tests count reconnect attempts (retry storms),
-    # and one per TEARDOWN request, so tests can count session ends (on-demand cameras)
+    # one per TEARDOWN request, so tests can count session ends (on-demand cameras), and one per
+    # DESCRIBE request, so tests can check that a transport fallback needs no second DESCRIBE
     def on_teardown(_client, _ctx):
         with out_lock:
             sys.stdout.write('TEARDOWN\n')
             sys.stdout.flush()
 
+    def on_describe(_client, _ctx):
+        with out_lock:
+            sys.stdout.write('DESCRIBE\n')
+            sys.stdout.flush()
+
     def on_client(_server, client):
         client.connect('teardown-request', on_teardown)
+        client.connect('describe-request', on_describe)
         with out_lock:
             sys.stdout.write('CLIENT connected\n')
             sys.stdout.flush()

@@ -21,6 +21,8 @@ export interface FakeRequest {
   raw: string;
   /** index of the connection (0-based) it arrived on */
   connIndex: number;
+  /** when it arrived (performance.now(), ms): for checks of when a client came back */
+  at: number;
 }
 
 export interface FakeConn {
@@ -55,8 +57,8 @@ export interface FakeServer {
 
 const REASONS: Record<number, string> = {
   200: 'OK', 301: 'Moved Permanently', 302: 'Moved Temporarily', 400: 'Bad Request', 401: 'Unauthorized',
-  404: 'Not Found', 405: 'Method Not Allowed', 454: 'Session Not Found', 461: 'Unsupported Transport',
-  500: 'Internal Server Error', 501: 'Not Implemented', 551: 'Option not supported',
+  404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable', 454: 'Session Not Found', 461: 'Unsupported Transport',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 551: 'Option not supported',
 };
 
 export async function startFakeServer(handler?: FakeHandler): Promise<FakeServer> {
@@ -133,7 +135,7 @@ export async function startFakeServer(handler?: FakeHandler): Promise<FakeServer
         const line = lines[0] ?? '';
         if (line.startsWith('RTSP/')) { conn.clientResponses.push(raw); continue; }
         const [method = '', uri = ''] = line.split(' ');
-        const req: FakeRequest = { method, uri, line, headers: hdrs, rawHeaders: lines.slice(1), body, cseq: hdrs['cseq'], raw, connIndex: conn.index };
+        const req: FakeRequest = { method, uri, line, headers: hdrs, rawHeaders: lines.slice(1), body, cseq: hdrs['cseq'], raw, connIndex: conn.index, at: performance.now() };
         requests.push(req);
         for (let i = waiters.length - 1; i >= 0; i--) {
           if (waiters[i]!.pred(req)) { waiters[i]!.resolve(req); waiters.splice(i, 1); }

@@ -264,6 +264,8 @@ export interface GstServer {
   connections(): number;
   /** number of TEARDOWN requests the server received so far */
   teardowns(): number;
+  /** number of DESCRIBE requests the server received so far */
+  describes(): number;
   stop(): Promise<void>;
 }
 
@@ -316,6 +318,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   const rtcp: ServerSeenRtcp[] = [];
   let connections = 0;
   let teardowns = 0;
+  let describes = 0;
   let pending = '';
   child.stdout?.on('data', (d: Buffer) => {
     pending += d.toString();
@@ -325,6 +328,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
       if (l.startsWith('RTCP ')) rtcp.push(parseServerRtcpLine(l));
       else if (l.startsWith('CLIENT ')) connections++;
       else if (l === 'TEARDOWN') teardowns++;
+      else if (l === 'DESCRIBE') describes++;
     }
   });
   child.stderr?.resume();
@@ -339,6 +343,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
     url: m[1]!, port: Number(m[2]), rtcp,
     connections: () => connections,
     teardowns: () => teardowns,
+    describes: () => describes,
     stop: () => stopChild(child),
   };
 }

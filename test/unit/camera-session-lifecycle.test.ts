@@ -36,12 +36,68 @@ async function untilTrue(cond: () => boolean, what: string, timeoutMs = 8000): P
 }
 
 describe('transport fallback (auto)', () => {
-  test('SETUP UDP answered 461 → fresh connection, DESCRIBE again, SETUP TCP', async (t) => {
+  for (const status of [461, 406]) {
+    test(`SETUP UDP answered ${status} → SETUP TCP on the same connection, one DESCRIBE, port pair released`, async (t) => {
+      const server = closeAfter(t, await startFakeServer());
+      server.setHandler(tcpCamera(server, {
+        frames: FRAMES,
+        before: (req, conn) => {
+          if (req.method === 'SETUP' && !(req.headers['transport'] ?? '').includes('TCP')) { conn.reply(req, status); return true; }
+          return false;
+        },
+      }));
+      const logs: string[] = [];
+      const cam = openCamera(server.url(), { transport: 'auto', logger: (l, m) => { if (l === 'info') logs.push(m); } });
+      try {
+        await untilFrame(cam);
+        assert.equal(cam.getStats().transport, 'tcp');
+      } finally { await cam.close(); }
+      const setups = server.requests.filter((r) => r.method === 'SETUP');
+      assert.equal(setups.length, 2);
+      assert.match(setups[0]!.headers['transport']!, /^RTP\/AVP;unicast;client_port=(\d+)-(\d+)$/);
+      const [, a, b] = /client_port=(\d+)-(\d+)/.exec(setups[0]!.headers['transport']!)!;
+      assert.equal(Number(a) % 2, 0); assert.equal(Number(b), Number(a) + 1);
+      assert.equal(setups[1]!.headers['transport'], 'RTP/AVP/TCP;unicast;interleaved=0-1');
+      assert.equal(setups[1]!.connIndex, setups[0]!.connIndex, 'same connection');
+      assert.equal(server.conns.length, 1, 'one connection');
+      assert.equal(server.requests.filter((r) => r.method === 'DESCRIBE').length, 1, 'one DESCRIBE');
+      const chosen = logs.filter((m) => m.startsWith('transport tcp (auto)'));
+      assert.equal(chosen.length, 1, `one info line says why: ${JSON.stringify(logs)}`);
+      assert.match(chosen[0]!, new RegExp(`refused UDP \\(SETUP: ${status} `));
+      // the pair offered in the UDP SETUP was given back: it can be bound again at once
+      const dgram = await import('node:dgram');
+      for (const port of [Number(a), Number(b)]) {
+        const sock = dgram.createSocket('udp4');
+        await new Promise<void>((resolve, reject) => { sock.once('error', reject); sock.bind(port, () => resolve()); });
+        sock.close();
+      }
+    });
+  }
+
+  test('UDP SETUP answered 200 with interleaved channels → those channels used, no second SETUP', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
+    server.setHandler(tcpCamera(server, { frames: FRAMES, channels: [4, 5] }));
+    const cam = openCamera(server.url(), { transport: 'auto' });
+    try {
+      await untilFrame(cam);
+      assert.equal(cam.getStats().transport, 'tcp');
+    } finally { await cam.close(); }
+    const setups = server.requests.filter((r) => r.method === 'SETUP');
+    assert.equal(setups.length, 1);
+    assert.match(setups[0]!.headers['transport']!, /^RTP\/AVP;unicast;client_port=/);
+    assert.equal(server.conns.length, 1);
+    assert.equal(server.requests.filter((r) => r.method === 'DESCRIBE').length, 1);
+  });
+
+  test('UDP SETUP answered with a TCP profile but no channels → SETUP TCP again on the same connection', async (t) => {
     const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, {
       frames: FRAMES,
       before: (req, conn) => {
-        if (req.method === 'SETUP' && !(req.headers['transport'] ?? '').includes('TCP')) { conn.reply(req, 461); return true; }
+        if (req.method === 'SETUP' && !(req.headers['transport'] ?? '').includes('TCP')) {
+          conn.reply(req, 200, { Transport: 'RTP/AVP/TCP;unicast', Session: 'ABCDEF12' });
+          return true;
+        }
         return false;
       },
     }));
@@ -51,12 +107,27 @@ describe('transport fallback (auto)', () => {
       assert.equal(cam.getStats().transport, 'tcp');
     } finally { await cam.close(); }
     const setups = server.requests.filter((r) => r.method === 'SETUP');
-    assert.match(setups[0]!.headers['transport']!, /^RTP\/AVP;unicast;client_port=(\d+)-(\d+)$/);
-    const [, a, b] = /client_port=(\d+)-(\d+)/.exec(setups[0]!.headers['transport']!)!;
-    assert.equal(Number(a) % 2, 0); assert.equal(Number(b), Number(a) + 1);
+    assert.equal(setups.length, 2);
     assert.equal(setups[1]!.headers['transport'], 'RTP/AVP/TCP;unicast;interleaved=0-1');
-    assert.notEqual(setups[0]!.connIndex, setups[1]!.connIndex, 'new connection');
-    assert.ok(server.requests.filter((r) => r.method === 'DESCRIBE' && r.connIndex === setups[1]!.connIndex).length === 1);
+    assert.equal(setups[1]!.headers['session'], 'ABCDEF12', 'the second SETUP belongs to the session the first created');
+    assert.equal(server.conns.length, 1);
+  });
+
+  test('udp (not auto): 461 stays an error, no TCP SETUP', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
+    server.setHandler(tcpCamera(server, {
+      frames: FRAMES,
+      before: (req, conn) => {
+        if (req.method === 'SETUP') { conn.reply(req, 461); return true; }
+        return false;
+      },
+    }));
+    const cam = openCamera(server.url(), { transport: 'udp', reconnectMinMs: 5000 });
+    try {
+      const c = await untilState(cam, (s) => s.state === 'reconnecting');
+      assert.equal(c.reason, 'unsupported transport');
+    } finally { await cam.close(); }
+    assert.ok(server.requests.filter((r) => r.method === 'SETUP').every((r) => !r.headers['transport']!.includes('TCP')));
   });
 
   test('UDP PLAY OK but no RTP within 3 s → TCP', async (t) => {
@@ -81,6 +152,9 @@ describe('transport fallback (auto)', () => {
     } finally { await cam.close(); }
     const td = server.requests.find((r) => r.method === 'TEARDOWN' && r.connIndex === 0);
     assert.ok(td, 'the UDP session was torn down');
+    const next = server.requests.find((r) => r.connIndex === 1);
+    assert.ok(next, 'a new connection for TCP');
+    assert.ok(server.requests.indexOf(td) < server.requests.indexOf(next), 'TEARDOWN before the new connection asked anything');
   });
 });
 

@@ -69,11 +69,11 @@ describe('CLI against the demo camera', () => {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
-  test('grab against nothing: the final JSON line says failed with the reason, not reconnecting', async () => {
+  test('grab against nothing: retried until --timeout, then the final JSON line says failed with the last reason, not reconnecting', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'grab-'));
     try {
       const port = await freeTcpPort();
-      const r = await run(['grab', `rtsp://127.0.0.1:${port}/nothing`, '--frames', '1', '--out', dir, '--timeout', '5']);
+      const r = await run(['grab', `rtsp://127.0.0.1:${port}/nothing`, '--frames', '1', '--out', dir, '--timeout', '2']);
       assert.equal(r.code, 1);
       const stats = JSON.parse(r.out.trim()) as { state: string; reason: string | null; framesWritten: number };
       assert.equal(stats.state, 'failed');
