@@ -3,11 +3,11 @@
  * http-tunnel.ts): request/response matching by CSeq,
  * request timeouts, authentication retry, the Session header, keep-alives, answers to
  * requests the server sends, and the interleaved `$` data (§10.12) handed to whoever set up
- * the channels. Policy (which requests to send, what failures mean) lives in the camera layer.
+ * the channels. Policy (which requests to send, what failures mean) lives in the camera layer;
+ * the keep-alive schedule lives in keep-alive.ts, the TLS certificate policy in connect-socket.ts.
  */
 import * as net from 'node:net';
-import type * as tlsModule from 'node:tls';
-import type { HttpTunnel } from './http-tunnel';
+import type { HttpTunnel } from './tunnel-socket';
 import { CameraError, reasonForStatus, socketErrorReason } from '../errors';
 import { RtspReader, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
 import { serializeRequest, serializeResponse, interleavedFrame } from '../rtsp/serialize';
@@ -16,12 +16,15 @@ import { parseSessionHeader, parsePublic } from '../rtsp/transport-header';
 import { redactText } from '../rtsp/redact';
 import { monotonicMs } from './clock';
 import { ReadSlab } from './read-slab';
+import { connectError, connectTls } from './connect-socket';
+import { KeepAlive } from './keep-alive';
 
-// node:tls (rtsps only), ./auth (node:crypto, only after a 401) and the HTTP tunnel (node:crypto
-// for its session cookie) load on first use: most cameras need none of them, and loading them
-// costs start-up CPU in every process that requires the library.
+export { keepAliveIntervalMs } from './keep-alive';
+
+// node:tls (rtsps only, connect-socket.ts), ./auth (node:crypto, only after a 401) and the
+// HTTP tunnel (node:crypto for its session cookie) load on first use: most cameras need none of
+// them, and loading them costs start-up CPU in every process that requires the library.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const loadTls = (): typeof tlsModule => require('node:tls') as typeof tlsModule;
 const loadAuth = (): typeof import('../rtsp/auth') => require('../rtsp/auth') as typeof import('../rtsp/auth');
 const loadTunnel = (): typeof import('./http-tunnel') => require('./http-tunnel') as typeof import('./http-tunnel');
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -95,21 +98,6 @@ export function headerValues(h: Headers, name: string): string[] {
   return h.get(name.toLowerCase()) ?? [];
 }
 
-/**
- * Keep-alive period from the Session timeout: min(timeout − 5 s, 30 s), capped because NAT
- * boxes may forget the connection sooner; for very
- * short timeouts 80 % of it, never below 500 ms.
- */
-export function keepAliveIntervalMs(timeoutSec: number | null | undefined): number {
-  const t = timeoutSec && timeoutSec > 0 ? timeoutSec : 60;
-  const ms = t > 6 ? Math.min((t - 5) * 1000, 30000) : t * 800;
-  return Math.max(500, Math.round(ms));
-}
-
-function normFingerprint(fp: string): string {
-  return fp.replace(/[^0-9a-f]/gi, '').toUpperCase();
-}
-
 export class RtspConnection {
   private readonly opts: RtspConnectionOptions;
   private readonly socket: ControlSocket;
@@ -124,11 +112,13 @@ export class RtspConnection {
   private readonly pending = new Map<number, Pending>();
   private cseq = 0;
   private closed = false;
-  private keepAliveTimer: NodeJS.Timeout | null = null;
-  private keepAliveMethod: 'GET_PARAMETER' | 'OPTIONS' = 'OPTIONS';
-  private keepAliveUri = '';
-  /** fires when a GET_PARAMETER keep-alive went unanswered for keepAliveAnswerMs() */
-  private keepAliveWatch: NodeJS.Timeout | null = null;
+  private readonly keepAlive = new KeepAlive({
+    isClosed: () => this.closed,
+    sessionTimeoutSec: () => this.sessionTimeoutSec,
+    request: (method, uri) => this.request(method, uri, [], { keepAlive: true }),
+    log: (level, msg) => this.log(level, msg),
+    onFailure: (err) => this.opts.onKeepAliveFailure?.(err),
+  });
 
   /** without any `;timeout=`: some servers answer 454 when it is echoed back */
   sessionId: string | null = null;
@@ -199,26 +189,7 @@ export class RtspConnection {
       };
       const timer = setTimeout(() => done(new CameraError('timeout', `no connection to ${opts.host}:${opts.port} within ${timeoutMs} ms`)), timeoutMs);
       if (opts.secure) {
-        const pinned = opts.tlsFingerprint256 ? normFingerprint(opts.tlsFingerprint256) : null;
-        const lenient = pinned !== null || opts.tlsAllowSelfSigned === true;
-        const t = loadTls().connect({
-          host: opts.host,
-          port: opts.port,
-          servername: net.isIP(opts.host) ? undefined : opts.host,
-          // Verification stays on by default; pinning or allow-self-signed replace it with our own check.
-          rejectUnauthorized: !lenient,
-        });
-        socket = t;
-        t.once('secureConnect', () => {
-          if (pinned !== null) {
-            const fp = normFingerprint(t.getPeerCertificate().fingerprint256 ?? '');
-            if (fp !== pinned) { done(new CameraError('tls error', 'server certificate does not match the pinned SHA-256 fingerprint')); return; }
-          } else if (opts.tlsAllowSelfSigned && !t.authorized) {
-            const code = String(t.authorizationError ?? '');
-            if (!/SELF_SIGNED/.test(code)) { done(new CameraError('tls error', `server certificate rejected: ${code}`)); return; }
-          }
-          done(null);
-        });
+        socket = connectTls(opts, (problem) => done(problem === null ? null : new CameraError('tls error', problem)));
       } else {
         const slab = new ReadSlab();
         const r: SlabReads = { deliver: null, early: [] };
@@ -238,11 +209,7 @@ export class RtspConnection {
         });
         socket.once('connect', () => done(null));
       }
-      socket.once('error', (err: NodeJS.ErrnoException) => {
-        const reason = socketErrorReason(err.code, err.message);
-        const what = reason === 'tls error' ? `TLS handshake with ${opts.host}:${opts.port} failed: ${err.code ?? err.message}` : `cannot connect to ${opts.host}:${opts.port}: ${err.code ?? err.message}`;
-        done(new CameraError(reason, what));
-      });
+      socket.once('error', (err: NodeJS.ErrnoException) => done(connectError(err, `${opts.host}:${opts.port}`)));
     });
   }
 
@@ -395,89 +362,24 @@ export class RtspConnection {
   }
 
   /**
-   * Keep-alives to the aggregate URL (some cameras answer nothing else) with the Session
-   * header: the session lives only as long as requests keep coming within its timeout
-   * (RFC 2326 §12.37). GET_PARAMETER without a body is the liveness "ping" of §10.8, sent when
-   * the OPTIONS Public header lists it (as GStreamer's rtspsrc and live555's clients do), else
-   * OPTIONS. Cameras differ in what renews a session: many renew on any request naming it,
-   * some only on a request they answer with success. So a GET_PARAMETER that is refused (4xx,
-   * 5xx) or left unanswered for keepAliveAnswerMs() is followed AT ONCE by an OPTIONS, and
-   * OPTIONS is used from then on: waiting for the next period would leave the session
-   * unrenewed for a whole period, past a short timeout. Replies are awaited by no one else,
-   * so a silent camera stalls nothing.
+   * Starts keep-alives to `uri` (keep-alive.ts): GET_PARAMETER when the OPTIONS Public header
+   * listed it, else OPTIONS, unless `method` says which.
    */
   startKeepAlive(uri: string, method?: 'GET_PARAMETER' | 'OPTIONS'): void {
-    this.stopKeepAlive();
-    if (this.closed) return;
-    this.keepAliveUri = uri;
-    this.keepAliveMethod = method ?? (this.publicMethods?.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS');
-    this.scheduleKeepAlive();
-  }
-
-  private scheduleKeepAlive(): void {
-    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
-    this.keepAliveTimer = setInterval(() => this.sendKeepAlive(), keepAliveIntervalMs(this.sessionTimeoutSec));
-    this.keepAliveTimer.unref();
+    this.keepAlive.start(uri, method ?? (this.publicMethods?.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS'));
   }
 
   get currentKeepAliveMethod(): string {
-    return this.keepAliveMethod;
+    return this.keepAlive.method;
   }
 
   stopKeepAlive(): void {
-    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
-    this.keepAliveTimer = null;
-    if (this.keepAliveWatch) clearTimeout(this.keepAliveWatch);
-    this.keepAliveWatch = null;
+    this.keepAlive.stop();
   }
 
-  /**
-   * How long a GET_PARAMETER keep-alive may go unanswered before it counts as ignored: a third
-   * of the slack between the keep-alive and the end of the session, so that the OPTIONS sent
-   * then still arrives in time, within [200 ms, 2 s]. A camera that answers slower than that is
-   * merely kept alive with OPTIONS from then on.
-   */
+  /** How long a GET_PARAMETER keep-alive may go unanswered before OPTIONS takes over (keep-alive.ts). */
   keepAliveAnswerMs(): number {
-    const timeoutMs = (this.sessionTimeoutSec && this.sessionTimeoutSec > 0 ? this.sessionTimeoutSec : 60) * 1000;
-    const slack = timeoutMs - keepAliveIntervalMs(this.sessionTimeoutSec);
-    return Math.max(200, Math.min(2000, Math.round(slack / 3)));
-  }
-
-  private sendKeepAlive(): void {
-    if (this.closed) return;
-    const method = this.keepAliveMethod;
-    let answered = false;
-    if (method !== 'OPTIONS') {
-      if (this.keepAliveWatch) clearTimeout(this.keepAliveWatch);
-      this.keepAliveWatch = setTimeout(() => {
-        this.keepAliveWatch = null;
-        if (!answered && this.keepAliveMethod === method) this.keepAliveWithOptions(`${method} keep-alive unanswered after ${this.keepAliveAnswerMs()} ms`);
-      }, this.keepAliveAnswerMs());
-      this.keepAliveWatch.unref();
-    }
-    this.request(method, this.keepAliveUri, [], { keepAlive: true }).then((res) => {
-      answered = true;
-      if (res.statusCode === 454) {
-        this.opts.onKeepAliveFailure?.(new CameraError(reasonForStatus(454), `${method} keep-alive: session not found (454)`, 454));
-      } else if (res.statusCode >= 400 && method !== 'OPTIONS' && this.keepAliveMethod === method) {
-        this.keepAliveWithOptions(`${method} keep-alive refused (${res.statusCode})`);
-      }
-    }, (err: CameraError) => {
-      answered = true;
-      if (err.reason === 'auth failed') this.opts.onKeepAliveFailure?.(err);
-      else if (err.reason === 'timeout') this.log('debug', `${method} keep-alive unanswered`); // some cameras never answer keep-alives
-    });
-  }
-
-  /** Switches the keep-alive to OPTIONS and sends one now; the period restarts from it. */
-  private keepAliveWithOptions(why: string): void {
-    if (this.closed || this.keepAliveTimer === null) return;
-    this.log('info', `${why}; keeping the session alive with OPTIONS`);
-    this.keepAliveMethod = 'OPTIONS';
-    if (this.keepAliveWatch) clearTimeout(this.keepAliveWatch);
-    this.keepAliveWatch = null;
-    this.scheduleKeepAlive();
-    this.sendKeepAlive();
+    return this.keepAlive.answerMs();
   }
 
   /** TEARDOWN, waiting at most waitMs for the reply; never rejects. */

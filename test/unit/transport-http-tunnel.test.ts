@@ -140,7 +140,8 @@ describe('HttpTunnel against a scripted tunnel server', () => {
 
   const replies: [string, string, RegExp][] = [
     ['HTTP/1.0 404 Not Found\r\n\r\n', 'not found', /404 Not Found/],
-    ['HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n', 'server error', /503/],
+    ['HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n', 'server busy', /GET to 127\.0\.0\.1:\d+: 503 Service Unavailable$/],
+    ['HTTP/1.1 502 Bad Gateway\r\n\r\n', 'server error', /502 Bad Gateway/],
     ['HTTP/1.1 405 Method Not Allowed\r\n\r\n', 'unsupported transport', /does not offer RTSP over HTTP/],
     ['HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\n\r\n', 'redirect refused', /not followed/],
     ['HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>', 'unsupported transport', /text\/html/],
@@ -158,6 +159,20 @@ describe('HttpTunnel against a scripted tunnel server', () => {
       });
     });
   }
+
+  test('503 on the GET: server busy with the status code and the Retry-After delay (seconds or HTTP-date; none without the header)', async () => {
+    const inTwo = new Date(Date.now() + 2000).toUTCString();
+    const cases: [string, number | undefined][] = [['Retry-After: 2\r\n', 2000], [`Retry-After: ${inTwo}\r\n`, 2000], ['', undefined], ['Retry-After: soon\r\n', undefined]];
+    for (const [header, want] of cases) {
+      await withServer({ getReply: () => ({ bytes: `HTTP/1.1 503 Service Unavailable\r\n${header}\r\n` }) }, async (server) => {
+        const err = await rejection(open(server, { username: USER, password: PASSWORD }));
+        assert.equal(err.reason, 'server busy');
+        assert.equal(err.statusCode, 503);
+        if (want === undefined) assert.equal(err.retryAfterMs, undefined, header);
+        else assert.ok(err.retryAfterMs !== undefined && Math.abs(err.retryAfterMs - want) <= 1000, `${header}: ${String(err.retryAfterMs)}`);
+      });
+    }
+  });
 
   test('the server closes the GET without a reply: connection lost', async () => {
     await withServer({ getReply: () => ({ bytes: '', close: true }) }, async (server) => {
