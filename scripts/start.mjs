@@ -4,7 +4,7 @@
 //
 // Environment: PORT (editor, default 1880), RTSP_URL (use your own camera instead of the demo
 // one; credentials may be in the URL, they are moved to the node's credentials), RTSP_USERNAME /
-// RTSP_PASSWORD, RTSP_TRANSPORT (tcp|auto|udp), DEMO_CAMERA_PORT (default 8554), RESET_FLOWS=1
+// RTSP_PASSWORD, RTSP_TRANSPORT (tcp|auto|udp|multicast|http), DEMO_CAMERA_PORT (default 8554), RESET_FLOWS=1
 // (redeploy the demo flow over an edited one; by default an existing flow with a camera is kept),
 // SKIP_BUILD=1.
 import { spawn, spawnSync } from 'node:child_process';

@@ -14,9 +14,10 @@ import type { CameraOptions, StateChange, TrackInfo, TransportMode } from './cam
 import type { CameraSession } from './camera/session';
 
 export const USAGE = `usage:
-  rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast] [--username U] [--timeout S]
+  rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast|http] [--username U] [--timeout S]
   rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
   rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1]
+Transport http: RTSP tunnelled over HTTP (GET + POST), port 80 unless the URL names one.
 Password: environment variable RTSP_PASSWORD (or percent-encoded in the URL).
 probe and grab keep retrying (a busy or failing server, a lost or refused connection) until
 --timeout (default 15 s), and exit 1 at once only on a permanent error: auth failed, not found,
@@ -54,7 +55,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       case 'help': case 'h': args.help = true; break;
       case 'transport': {
         const v = value();
-        if (v !== 'tcp' && v !== 'auto' && v !== 'udp' && v !== 'multicast') throw new Error(`--transport must be tcp, auto, udp or multicast\n${USAGE}`);
+        if (v !== 'tcp' && v !== 'auto' && v !== 'udp' && v !== 'multicast' && v !== 'http') throw new Error(`--transport must be tcp, auto, udp, multicast or http\n${USAGE}`);
         args.transport = v;
         break;
       }

@@ -7,6 +7,7 @@
  */
 import { CameraError, statusError } from '../errors';
 import { RtspConnection } from '../transport/rtsp-connection';
+import { httpTunnelTarget } from '../transport/tunnel-target';
 import { header, type RtspResponse } from '../rtsp/message';
 import { parseRtspUrl, chooseBaseUrl, keepConnectionHost, type RtspUrl } from '../rtsp/url';
 import { parseTransport, type TransportSpec } from '../rtsp/transport-header';
@@ -105,7 +106,8 @@ export async function handshake(host: HandshakeHost, a: Attempt): Promise<void> 
   a.aggregate = keepConnectionHost(desc.sessionControl || base, a.url);
   const audio = desc.tracks.find((t) => t.kind === 'audio' && t.clockRate > 0) ?? null;
 
-  a.transport = host.mode === 'tcp' ? 'tcp' : host.mode === 'multicast' ? 'multicast' : 'udp';
+  // 'http': the tunnel carries the media interleaved, as on a plain TCP connection (§10.12)
+  a.transport = host.mode === 'tcp' || host.mode === 'http' ? 'tcp' : host.mode === 'multicast' ? 'multicast' : 'udp';
   if (a.transport === 'tcp') a.interleaved = new InterleavedTransport((ch, p) => conn.sendInterleaved(ch, p));
   await setup(host, a, conn, video, true);
   if (audio && host.opts.setupAudio) await setup(host, a, conn, audio, false);
@@ -122,8 +124,11 @@ export async function handshake(host: HandshakeHost, a: Attempt): Promise<void> 
 }
 
 async function connect(host: HandshakeHost, a: Attempt, u: RtspUrl): Promise<RtspConnection> {
+  // RTSP over HTTP: port 80 (443 for rtsps) unless the URL names one; the path is the HTTP target.
+  const tunnel = host.mode === 'http' ? httpTunnelTarget(u) : null;
   const conn = await RtspConnection.connect({
-    host: u.host, port: u.port, secure: u.secure, username: host.username, password: host.password,
+    host: u.host, port: tunnel?.port ?? u.port, secure: u.secure, httpTunnel: tunnel ? { path: tunnel.path } : undefined,
+    username: host.username, password: host.password,
     requestTimeoutMs: host.opts.requestTimeoutMs, tlsFingerprint256: host.opts.tlsFingerprint256,
     tlsAllowSelfSigned: host.opts.tlsAllowSelfSigned, logger: host.opts.logger ? (l, m) => host.log(l, m) : undefined,
     onInterleaved: (ch, data, start, end, arrivalMs) => a.interleaved?.dispatch(ch, data, start, end, arrivalMs),

@@ -310,7 +310,8 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       fps,
       bitrateKbps,
       senderReport: v?.senderReport ?? null,
-      transport: a?.transport ?? null,
+      // 'http' is interleaved TCP inside the tunnel; only a user's choice selects it
+      transport: a?.transport === 'tcp' && this.transportMode === 'http' ? 'http' : a?.transport ?? null,
       state: this.current,
       bytesReceived: this.currentBytes(),
       width: this.lastWidth || v?.info.width || 0,

@@ -5,7 +5,7 @@
  */
 import type { CameraError, CameraErrorReason } from '../errors';
 
-export type TransportMode = 'tcp' | 'auto' | 'udp' | 'multicast';
+export type TransportMode = 'tcp' | 'auto' | 'udp' | 'multicast' | 'http';
 export type CameraState = 'idle' | 'connecting' | 'playing' | 'reconnecting' | 'closed';
 
 /** msg.frame of `rtsp-mjpeg in` (times in ms since epoch). */
@@ -52,8 +52,8 @@ export interface StatsReport {
   /** kbit/s of RTP payload over the last ~2 s window */
   bitrateKbps: number;
   senderReport: SenderReportInfo | null;
-  /** transport actually in use: 'tcp' | 'udp' | 'multicast' (null before SETUP) */
-  transport: 'tcp' | 'udp' | 'multicast' | null;
+  /** transport actually in use: 'tcp' | 'udp' | 'multicast' | 'http' (RTSP over HTTP, media interleaved; null before SETUP) */
+  transport: 'tcp' | 'udp' | 'multicast' | 'http' | null;
   state: CameraState;
   /** cumulative RTP bytes (headers included) received, for consumers computing their own rates */
   bytesReceived: number;

@@ -1,11 +1,13 @@
 /**
- * One RTSP control connection (RFC 2326 over TCP or TLS): request/response matching by CSeq,
+ * One RTSP control connection (RFC 2326 over TCP, TLS, or the RTSP-over-HTTP tunnel of
+ * http-tunnel.ts): request/response matching by CSeq,
  * request timeouts, authentication retry, the Session header, keep-alives, answers to
  * requests the server sends, and the interleaved `$` data (§10.12) handed to whoever set up
  * the channels. Policy (which requests to send, what failures mean) lives in the camera layer.
  */
 import * as net from 'node:net';
 import type * as tlsModule from 'node:tls';
+import type { HttpTunnel } from './http-tunnel';
 import { CameraError, reasonForStatus, socketErrorReason } from '../errors';
 import { RtspReader, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
 import { serializeRequest, serializeResponse, interleavedFrame } from '../rtsp/serialize';
@@ -15,11 +17,13 @@ import { redactText } from '../rtsp/redact';
 import { monotonicMs } from './clock';
 import { ReadSlab } from './read-slab';
 
-// node:tls (rtsps only) and ./auth (node:crypto, only after a 401) load on first use: most
-// cameras need neither, and loading them costs start-up CPU in every process that requires the library.
+// node:tls (rtsps only), ./auth (node:crypto, only after a 401) and the HTTP tunnel (node:crypto
+// for its session cookie) load on first use: most cameras need none of them, and loading them
+// costs start-up CPU in every process that requires the library.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const loadTls = (): typeof tlsModule => require('node:tls') as typeof tlsModule;
 const loadAuth = (): typeof import('../rtsp/auth') => require('../rtsp/auth') as typeof import('../rtsp/auth');
+const loadTunnel = (): typeof import('./http-tunnel') => require('./http-tunnel') as typeof import('./http-tunnel');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const USER_AGENT = 'node-red-contrib-rtsp-mjpeg';
@@ -35,6 +39,12 @@ export interface RtspConnectionOptions {
   /** rtsps: SHA-256 fingerprint of the server certificate (hex, colons optional) */
   tlsFingerprint256?: string | undefined;
   tlsAllowSelfSigned?: boolean | undefined;
+  /**
+   * RTSP tunnelled over HTTP (GET + POST, http-tunnel.ts) to host:port instead of a plain
+   * connection; `path` (the RTSP URL's path and query) is the target of both HTTP requests.
+   * `secure` then means HTTPS.
+   */
+  httpTunnel?: { path: string } | undefined;
   logger?: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | undefined;
   /**
    * `$` frames: the payload is `data[start, end)` of read memory that is never reused (a
@@ -62,6 +72,12 @@ interface SlabReads {
   deliver: ((chunk: Buffer) => void) | null;
   early: Buffer[];
 }
+
+/** What the connection runs over: a TCP or TLS socket, or the two connections of an HTTP tunnel. */
+type ControlSocket = net.Socket | HttpTunnel;
+
+/** Hooks the connection's read function onto its socket (called once, from the constructor). */
+type AttachReads = (deliver: (chunk: Buffer) => void) => void;
 
 interface Pending {
   cseq: number;
@@ -96,7 +112,9 @@ function normFingerprint(fp: string): string {
 
 export class RtspConnection {
   private readonly opts: RtspConnectionOptions;
-  private readonly socket: net.Socket;
+  private readonly socket: ControlSocket;
+  /** the tunnel, when the connection runs over one (its closeReason says why it ended) */
+  private readonly tunnel: HttpTunnel | null;
   private readonly reader: RtspReader;
   /** created at the first 401 when there are credentials */
   private auth: Authenticator | null = null;
@@ -109,6 +127,8 @@ export class RtspConnection {
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private keepAliveMethod: 'GET_PARAMETER' | 'OPTIONS' = 'OPTIONS';
   private keepAliveUri = '';
+  /** fires when a GET_PARAMETER keep-alive went unanswered for keepAliveAnswerMs() */
+  private keepAliveWatch: NodeJS.Timeout | null = null;
 
   /** without any `;timeout=`: some servers answer 454 when it is echoed back */
   sessionId: string | null = null;
@@ -122,9 +142,10 @@ export class RtspConnection {
   /** monotonic ms of the latest socket read: the arrival time of every `$` frame in it */
   private readAt = 0.5;
 
-  private constructor(opts: RtspConnectionOptions, socket: net.Socket, reads: SlabReads | null) {
+  private constructor(opts: RtspConnectionOptions, socket: ControlSocket, attachReads: AttachReads, tunnel: HttpTunnel | null = null) {
     this.opts = opts;
     this.socket = socket;
+    this.tunnel = tunnel;
     this.timeoutMs = opts.requestTimeoutMs ?? 10000;
     this.secrets = [opts.password ?? ''].filter((s) => s.length > 0);
     if (opts.password) this.secrets.push(encodeURIComponent(opts.password));
@@ -136,15 +157,11 @@ export class RtspConnection {
       onInterleaved: onInterleaved ? (ch, data, start, end): void => onInterleaved(ch, data, start, end, this.readAt) : (): void => undefined,
       onError: (err) => this.fail(new CameraError('protocol error', this.redact(err.message))),
     });
-    if (reads !== null) {
-      // Plain TCP: reads land in a ReadSlab (onread), see there.
-      reads.deliver = (chunk) => this.onData(chunk);
-      for (const chunk of reads.early.splice(0)) this.onData(chunk);
-    } else {
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    }
-    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new CameraError(socketErrorReason(err.code, err.message), this.redact(`connection error: ${err.code ?? err.message}`))));
-    socket.on('close', () => this.fail(new CameraError('connection lost', 'the camera closed the connection')));
+    attachReads((chunk) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException | CameraError) => this.fail(err instanceof CameraError
+      ? new CameraError(err.reason, this.redact(err.message), err.statusCode)
+      : new CameraError(socketErrorReason(err.code, err.message), this.redact(`connection error: ${err.code ?? err.message}`))));
+    socket.on('close', () => this.fail(this.tunnel?.closeReason ?? new CameraError('connection lost', 'the camera closed the connection')));
     this.remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   }
 
@@ -154,8 +171,9 @@ export class RtspConnection {
     this.reader.push(chunk);
   }
 
-  /** Opens the TCP (or TLS, for rtsps) connection; rejects with a CameraError. */
+  /** Opens the TCP (or TLS, for rtsps; or the HTTP tunnel) connection; rejects with a CameraError. */
   static connect(opts: RtspConnectionOptions): Promise<RtspConnection> {
+    if (opts.httpTunnel) return RtspConnection.connectTunnel(opts, opts.httpTunnel.path);
     const timeoutMs = opts.requestTimeoutMs ?? 10000;
     return new Promise((resolve, reject) => {
       let socket: net.Socket;
@@ -173,7 +191,11 @@ export class RtspConnection {
           return;
         }
         socket.setNoDelay(true);
-        resolve(new RtspConnection(opts, socket, reads));
+        const slabReads = reads;
+        resolve(new RtspConnection(opts, socket, slabReads !== null
+          // Plain TCP: reads land in a ReadSlab (onread), see there; those before now were kept.
+          ? (deliver): void => { slabReads.deliver = deliver; for (const chunk of slabReads.early.splice(0)) deliver(chunk); }
+          : (deliver): void => { socket.on('data', deliver); }));
       };
       const timer = setTimeout(() => done(new CameraError('timeout', `no connection to ${opts.host}:${opts.port} within ${timeoutMs} ms`)), timeoutMs);
       if (opts.secure) {
@@ -222,6 +244,27 @@ export class RtspConnection {
         done(new CameraError(reason, what));
       });
     });
+  }
+
+  /**
+   * Opens the tunnel (its GET answers an HTTP 401 itself; RTSP-level 401s are answered by
+   * request() as on a plain connection) and runs the connection over it.
+   */
+  private static async connectTunnel(opts: RtspConnectionOptions, path: string): Promise<RtspConnection> {
+    const tunnel = await loadTunnel().openHttpTunnel({
+      host: opts.host, port: opts.port, path, secure: opts.secure,
+      tlsFingerprint256: opts.tlsFingerprint256, tlsAllowSelfSigned: opts.tlsAllowSelfSigned,
+      username: opts.username, password: opts.password, timeoutMs: opts.requestTimeoutMs ?? 10000,
+      userAgent: USER_AGENT, logger: opts.logger,
+    });
+    tunnel.setNoDelay(true);
+    const conn = new RtspConnection(opts, tunnel, (deliver) => tunnel.setReceiver(deliver), tunnel);
+    if (tunnel.isDestroyed) {
+      const err = tunnel.closeReason ?? new CameraError('connection lost', 'the tunnel closed while opening');
+      conn.close();
+      throw err;
+    }
+    return conn;
   }
 
   get isClosed(): boolean {
@@ -353,15 +396,26 @@ export class RtspConnection {
 
   /**
    * Keep-alives to the aggregate URL (some cameras answer nothing else) with the Session
-   * header. GET_PARAMETER when the OPTIONS Public header lists it, else OPTIONS (some cameras
-   * lack GET_PARAMETER or never answer it); a refused keep-alive
-   * switches to OPTIONS; replies are not awaited by anyone, so a silent camera stalls nothing.
+   * header: the session lives only as long as requests keep coming within its timeout
+   * (RFC 2326 §12.37). GET_PARAMETER without a body is the liveness "ping" of §10.8, sent when
+   * the OPTIONS Public header lists it (as GStreamer's rtspsrc and live555's clients do), else
+   * OPTIONS. Cameras differ in what renews a session: many renew on any request naming it,
+   * some only on a request they answer with success. So a GET_PARAMETER that is refused (4xx,
+   * 5xx) or left unanswered for keepAliveAnswerMs() is followed AT ONCE by an OPTIONS, and
+   * OPTIONS is used from then on: waiting for the next period would leave the session
+   * unrenewed for a whole period, past a short timeout. Replies are awaited by no one else,
+   * so a silent camera stalls nothing.
    */
   startKeepAlive(uri: string, method?: 'GET_PARAMETER' | 'OPTIONS'): void {
     this.stopKeepAlive();
     if (this.closed) return;
     this.keepAliveUri = uri;
     this.keepAliveMethod = method ?? (this.publicMethods?.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS');
+    this.scheduleKeepAlive();
+  }
+
+  private scheduleKeepAlive(): void {
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = setInterval(() => this.sendKeepAlive(), keepAliveIntervalMs(this.sessionTimeoutSec));
     this.keepAliveTimer.unref();
   }
@@ -373,21 +427,57 @@ export class RtspConnection {
   stopKeepAlive(): void {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = null;
+    if (this.keepAliveWatch) clearTimeout(this.keepAliveWatch);
+    this.keepAliveWatch = null;
+  }
+
+  /**
+   * How long a GET_PARAMETER keep-alive may go unanswered before it counts as ignored: a third
+   * of the slack between the keep-alive and the end of the session, so that the OPTIONS sent
+   * then still arrives in time, within [200 ms, 2 s]. A camera that answers slower than that is
+   * merely kept alive with OPTIONS from then on.
+   */
+  keepAliveAnswerMs(): number {
+    const timeoutMs = (this.sessionTimeoutSec && this.sessionTimeoutSec > 0 ? this.sessionTimeoutSec : 60) * 1000;
+    const slack = timeoutMs - keepAliveIntervalMs(this.sessionTimeoutSec);
+    return Math.max(200, Math.min(2000, Math.round(slack / 3)));
   }
 
   private sendKeepAlive(): void {
+    if (this.closed) return;
     const method = this.keepAliveMethod;
+    let answered = false;
+    if (method !== 'OPTIONS') {
+      if (this.keepAliveWatch) clearTimeout(this.keepAliveWatch);
+      this.keepAliveWatch = setTimeout(() => {
+        this.keepAliveWatch = null;
+        if (!answered && this.keepAliveMethod === method) this.keepAliveWithOptions(`${method} keep-alive unanswered after ${this.keepAliveAnswerMs()} ms`);
+      }, this.keepAliveAnswerMs());
+      this.keepAliveWatch.unref();
+    }
     this.request(method, this.keepAliveUri, [], { keepAlive: true }).then((res) => {
+      answered = true;
       if (res.statusCode === 454) {
         this.opts.onKeepAliveFailure?.(new CameraError(reasonForStatus(454), `${method} keep-alive: session not found (454)`, 454));
-      } else if (res.statusCode >= 400 && method !== 'OPTIONS') {
-        this.log('info', `${method} keep-alive refused (${res.statusCode}); using OPTIONS`);
-        this.keepAliveMethod = 'OPTIONS';
+      } else if (res.statusCode >= 400 && method !== 'OPTIONS' && this.keepAliveMethod === method) {
+        this.keepAliveWithOptions(`${method} keep-alive refused (${res.statusCode})`);
       }
     }, (err: CameraError) => {
+      answered = true;
       if (err.reason === 'auth failed') this.opts.onKeepAliveFailure?.(err);
       else if (err.reason === 'timeout') this.log('debug', `${method} keep-alive unanswered`); // some cameras never answer keep-alives
     });
+  }
+
+  /** Switches the keep-alive to OPTIONS and sends one now; the period restarts from it. */
+  private keepAliveWithOptions(why: string): void {
+    if (this.closed || this.keepAliveTimer === null) return;
+    this.log('info', `${why}; keeping the session alive with OPTIONS`);
+    this.keepAliveMethod = 'OPTIONS';
+    if (this.keepAliveWatch) clearTimeout(this.keepAliveWatch);
+    this.keepAliveWatch = null;
+    this.scheduleKeepAlive();
+    this.sendKeepAlive();
   }
 
   /** TEARDOWN, waiting at most waitMs for the reply; never rejects. */

@@ -81,21 +81,14 @@ describe('emulated device: Micro-RTSP serves one client at a time', () => {
  * neither lose its session nor reconnect.
  */
 const KEEPALIVE_MS = 9000;
-const keepAliveCases: { name: string; opts: Live555Options; todo?: string }[] = [
+const keepAliveCases: { name: string; opts: Live555Options }[] = [
   { name: 'drops sessions unless a request renews them; GET_PARAMETER answered', opts: { getParameter: 'ok', renews: 'any' } },
   { name: 'ignores GET_PARAMETER (no reply) but the request still renews', opts: { getParameter: 'ignore', renews: 'any' } },
-  {
-    name: 'ignores GET_PARAMETER, which renews nothing', opts: { getParameter: 'ignore', renews: 'answered' },
-    todo: 'an unanswered keep-alive is only noticed after the 10 s request timeout and never makes the client switch to OPTIONS (src/rtsp/session.ts sendKeepAlive), so the camera drops the session at its timeout',
-  },
-  {
-    name: 'refuses GET_PARAMETER with 400, which renews nothing', opts: { getParameter: 400, renews: 'answered' },
-    todo: 'a refused GET_PARAMETER switches the client to OPTIONS only from the next keep-alive period (src/rtsp/session.ts sendKeepAlive), one period after the session was last renewed, so the camera drops it first; an immediate OPTIONS after the refusal would keep it',
-  },
-  {
-    name: 'refuses GET_PARAMETER with 501, which renews nothing', opts: { getParameter: 501, renews: 'answered' },
-    todo: 'same as 400: the OPTIONS fallback comes one keep-alive period too late (src/rtsp/session.ts sendKeepAlive)',
-  },
+  // The next three renew only on a request they answer with success: the OPTIONS that must
+  // follow an unanswered or refused GET_PARAMETER at once (not one period later) keeps them.
+  { name: 'ignores GET_PARAMETER, which renews nothing', opts: { getParameter: 'ignore', renews: 'answered' } },
+  { name: 'refuses GET_PARAMETER with 400, which renews nothing', opts: { getParameter: 400, renews: 'answered' } },
+  { name: 'refuses GET_PARAMETER with 501, which renews nothing', opts: { getParameter: 501, renews: 'answered' } },
 ];
 
 interface KeepAliveResult { run: ClientRun; expired: number; connections: number; keepAlives: number }
@@ -138,7 +131,7 @@ describe('keep-alive against cameras with short session timeouts', () => {
   });
 
   for (const c of keepAliveCases) {
-    test(c.name, c.todo ? { todo: c.todo } : {}, (t) => {
+    test(c.name, (t) => {
       if (!skipUnlessPeer(t, 'djpeg', 'ffmpeg')) return;
       assertKeptAlive(results.get(c.name)!);
     });

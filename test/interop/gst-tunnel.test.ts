@@ -8,12 +8,16 @@
  * a receiver report written into the tunnel reaches the server's RTP session; after our POST
  * connection is closed, the TEARDOWN reaches the server on a new POST with the same cookie.
  * After TEARDOWN and destroy(), both TCP connections must be gone on both ends
- * (/proc/net/tcp), not merely destroyed on our side.
+ * (/proc/net/tcp), not merely destroyed on our side. Then the same through the public
+ * surfaces: openCamera({ transport: 'http' }) and `rtsp-mjpeg grab --transport http`.
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { skipUnlessPeer, startGstServer, type GstServer } from '../support/peers';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { skipUnlessPeer, startGstServer, runClient, assertGoodRun, type GstServer } from '../support/peers';
 import { decodeJpeg } from '../support/djpeg';
 import { openHttpTunnel, type HttpTunnel } from '../../src/transport/http-tunnel';
 import { RtspReader, header, type RtspResponse } from '../../src/rtsp/message';
@@ -27,6 +31,7 @@ import { JpegDepacketizer, type JpegFrame } from '../../src/jpeg/depacketizer';
 const USER = 'viewer';
 const PASSWORD = 'tunnel:pa ss"1';
 const FRAMES = 10;
+const ROOT = join(__dirname, '..', '..');
 
 /** IPv4 TCP connections in /proc/net/tcp touching `port` on 127.0.0.1, by state name. */
 function tcpStates(port: number): { client: string[]; server: string[] } {
@@ -195,6 +200,69 @@ describe('GStreamer RTSP server: RTSP over HTTP tunnel', () => {
       } finally {
         tunnel?.destroy();
       }
+    });
+  }
+});
+
+/** Runs the CLI from source (as test/unit/cli-commands.test.ts does), bounded in time. */
+function runCli(args: string[], env: Record<string, string>, timeoutMs = 30000): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let out = ''; let err = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+  });
+}
+
+/** No connection to `port` left open on either end (CLOSE_WAIT: one side never closed). */
+function allClosed(port: number): boolean {
+  const s = tcpStates(port);
+  return !s.client.some((x) => x === 'ESTABLISHED' || x === 'CLOSE_WAIT') && !s.server.some((x) => x === 'ESTABLISHED' || x === 'CLOSE_WAIT');
+}
+
+describe("GStreamer RTSP server: transport 'http' in the library and the CLI", () => {
+  const servers: GstServer[] = [];
+  after(async () => { await Promise.all(servers.map((s) => s.stop())); });
+
+  for (const auth of ['basic', 'digest'] as const) {
+    test(`auth ${auth}: openCamera({ transport: 'http' }) and grab --transport http stream; every frame decodes; GET and POST closed after TEARDOWN`, async (t) => {
+      if (!skipUnlessPeer(t, 'gst-rtsp-server', 'djpeg', 'ffmpeg')) return;
+      const server = await startGstServer({ auth, user: USER, password: PASSWORD, protocols: 'tcp', duration: 60 });
+      servers.push(server);
+
+      // library
+      let open = 0;
+      const run = await runClient(server.url, { transport: 'http', username: USER, password: PASSWORD }, {
+        streamMs: 1000,
+        during: async () => { open = tcpStates(server.port).client.filter((s) => s === 'ESTABLISHED').length; },
+      });
+      assertGoodRun(run, { width: 320, height: 240 });
+      assert.equal(run.stats?.transport, 'http');
+      assert.equal(open, 2, 'GET and POST connections while playing');
+      assert.ok(await waitUntil(() => server.teardowns() === 1, 3000), 'TEARDOWN reached the server through the tunnel');
+      assert.ok(await waitUntil(() => allClosed(server.port), 3000), `connections still open after close(): ${JSON.stringify(tcpStates(server.port))}`);
+
+      // CLI (password from the environment, as documented)
+      const dir = mkdtempSync(join(tmpdir(), 'grab-http-'));
+      try {
+        const r = await runCli(['grab', server.url, '--transport', 'http', '--username', USER, '--frames', '5', '--out', dir, '--timeout', '20'], { RTSP_PASSWORD: PASSWORD });
+        assert.equal(r.code, 0, r.err);
+        const stats = JSON.parse(r.out.trim().split('\n').pop()!) as { transport: string; framesEmitted: number };
+        assert.equal(stats.transport, 'http');
+        const files = readdirSync(dir).sort();
+        assert.equal(files.length, 5, files.join(','));
+        for (const f of files) {
+          const d = decodeJpeg(readFileSync(join(dir, f)));
+          assert.ok(d.ok && d.width === 320 && d.height === 240, `${f}: ${d.error ?? `${d.width}x${d.height}`}`);
+        }
+        assert.ok(!r.out.includes(PASSWORD) && !r.err.includes(PASSWORD), 'password printed');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      assert.ok(await waitUntil(() => server.teardowns() === 2, 3000), 'the CLI sent TEARDOWN through the tunnel');
+      assert.ok(await waitUntil(() => allClosed(server.port), 3000), `connections still open after grab: ${JSON.stringify(tcpStates(server.port))}`);
     });
   }
 });

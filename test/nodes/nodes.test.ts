@@ -15,6 +15,8 @@ import rtcpStatsNode from '../../src/nodes/rtcp-stats';
 import { startDemoCamera, type DemoCamera, type DemoCameraOptions } from '../../src/sim/demo-camera';
 import type { FrameInfo } from '../../src/camera/types';
 import type { RtspCameraNode } from '../../src/nodes/lib/camera-contract';
+import { startFakeTunnelServer } from '../support/fake-tunnel-server';
+import { decodeJpeg as djpeg } from '../support/djpeg';
 
 const NODES = [cameraNode, mjpegInNode, rtcpStatsNode];
 const SECRET = 'S3cr3t:p@ss/word%';
@@ -281,6 +283,31 @@ describe('rtcp stats', () => {
     assert.equal(m?.tag, 7);
     assert.equal((m?.payload as { state: string }).state, 'playing');
     assert.ok((m?.payload as { framesEmitted: number }).framesEmitted >= 2);
+  });
+});
+
+describe("transport 'http' (RTSP over HTTP tunnel)", () => {
+  test('a camera with transport http streams through the tunnel; rtcp stats say http; the Test connection route takes it too', async () => {
+    const d = await camera({ fps: 15 });
+    const front = await startFakeTunnelServer({ relayTo: { host: '127.0.0.1', port: d.port } });
+    try {
+      const url = `rtsp://127.0.0.1:${front.port}/demo`;
+      await helper.load(NODES, [tab, cam(url, { transport: 'http' }), mjpegIn('in1', ['h1']), helperNode('h1'),
+        { id: 's1', type: 'rtcp stats', z: 'f1', camera: 'cam', interval: 0.5, wires: [['h2']] }, helperNode('h2')]);
+      const msgs = await collect('h1', 3);
+      for (const m of msgs) { const r = djpeg(m.payload as Buffer); assert.ok(r.ok, r.error); }
+      const [stats] = await collect('h2', 1);
+      assert.equal((stats?.payload as { transport: string }).transport, 'http');
+      assert.ok(front.requests.some((r) => r.method === 'POST'), 'the RTSP requests went on the tunnel POST');
+      const res = await helper.request().post('/rtsp-camera/test').send({ url, transport: 'http' }).expect(200);
+      assert.equal((res.body as { ok: boolean }).ok, true, JSON.stringify(res.body));
+      assert.equal((res.body as { transport: string }).transport, 'http');
+      await helper.unload();
+      await until(() => front.openSockets() === 0, 'every tunnel connection closed after the redeploy/stop');
+      assert.equal(d.stats.teardowns, 2, 'TEARDOWN through the tunnel: the node and the Test connection');
+    } finally {
+      await front.close();
+    }
   });
 });
 

@@ -3,7 +3,9 @@
  * x-sessioncookie) on 127.0.0.1, for the unit tests: it checks the requests' headers,
  * optionally demands Basic or Digest on both requests, answers the GET as told, decodes the
  * POST body as one base64 stream and records what it decoded. Every socket is tracked, so a
- * test can check that the client closed both connections.
+ * test can check that the client closed both connections. With `relayTo` it is an HTTP
+ * tunnel front for a plain RTSP server (the demo camera): the decoded POST bytes go to a TCP
+ * connection to it, and its bytes come back on the GET, as a camera's tunnel does.
  */
 import * as net from 'node:net';
 import { digestChallenge, verifyAuthorization } from '../../src/rtsp/auth';
@@ -25,6 +27,8 @@ export interface FakeTunnelOptions {
   postReply?: Buffer | string | undefined;
   /** end every POST connection once its first body bytes arrived (a proxy that closes the POST) */
   closePosts?: boolean | undefined;
+  /** relay the tunnel to this RTSP server (one TCP connection per bound tunnel) */
+  relayTo?: { host: string; port: number } | undefined;
 }
 
 export interface FakeTunnelServer {
@@ -39,6 +43,8 @@ export interface FakeTunnelServer {
   postSocket(): net.Socket | null;
   /** sockets still open on the server side */
   openSockets(): number;
+  /** relayTo: connections to the RTSP server still open */
+  openRelays(): number;
   close(): Promise<void>;
 }
 
@@ -75,6 +81,28 @@ export async function startFakeTunnelServer(o: FakeTunnelOptions = {}): Promise<
   let get: net.Socket | null = null;
   let post: net.Socket | null = null;
   let cookie: string | null = null;
+  const relays = new Set<net.Socket>();
+  /** relayTo: each tunnel's connection to the RTSP server, by cookie, and its POST text not yet a whole quad */
+  const tunnels = new Map<string, { relay: net.Socket; rest: string }>();
+  const toRelay = (c: string | null, text: string): void => {
+    const tn = c === null ? undefined : tunnels.get(c);
+    if (!tn) return;
+    const all = tn.rest + text.replace(/[\r\n]/g, '');
+    const whole = all.length - (all.length % 4);
+    tn.rest = all.slice(whole);
+    if (whole > 0) tn.relay.write(decodeBase64Stream(all.slice(0, whole)));
+  };
+  const openRelay = (g: net.Socket, c: string | null): void => {
+    if (!o.relayTo || c === null) return;
+    const r = net.connect(o.relayTo.port, o.relayTo.host);
+    tunnels.set(c, { relay: r, rest: '' });
+    relays.add(r);
+    r.on('data', (d: Buffer) => { if (!g.destroyed) g.write(d); });
+    r.on('error', () => undefined);
+    r.on('close', () => { relays.delete(r); tunnels.delete(c); g.end(); });
+    // The GET gone: the tunnel is over, so is its RTSP connection.
+    g.on('close', () => r.destroy());
+  };
 
   const authorized = (req: FakeTunnelRequest): boolean => {
     if (!o.auth) return true;
@@ -90,9 +118,11 @@ export async function startFakeTunnelServer(o: FakeTunnelOptions = {}): Promise<
     s.on('error', () => undefined);
     let head = Buffer.alloc(0);
     let bound = false;
+    let boundCookie: string | null = null;
     s.on('data', (chunk: Buffer) => {
       if (bound) {
         postChunks.push(chunk.toString('latin1'));
+        toRelay(boundCookie, chunk.toString('latin1'));
         if (o.closePosts) s.end();
         return;
       }
@@ -118,17 +148,21 @@ export async function startFakeTunnelServer(o: FakeTunnelOptions = {}): Promise<
         get = s;
         const reply = Buffer.from('HTTP/1.0 200 OK\r\nServer: fake\r\nConnection: close\r\nCache-Control: no-store\r\nPragma: no-cache\r\nContent-Type: application/x-rtsp-tunnelled\r\n\r\n', 'latin1');
         s.write(o.afterHead === undefined ? reply : Buffer.concat([reply, Buffer.from(o.afterHead)]));
+        openRelay(s, cookie);
         return;
       }
-      if (req.method === 'POST' && req.headers['x-sessioncookie'] === cookie && cookie !== null) {
+      const postCookie = req.headers['x-sessioncookie'] ?? null;
+      if (req.method === 'POST' && postCookie !== null && (postCookie === cookie || tunnels.has(postCookie))) {
         if (!authorized(req)) {
           s.end(`HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: ${challenge()}\r\n\r\n`);
           return;
         }
         post = s;
         bound = true;
+        boundCookie = postCookie;
         if (rest.length > 0) {
           postChunks.push(rest.toString('latin1'));
+          toRelay(boundCookie, rest.toString('latin1'));
           if (o.closePosts) s.end();
         }
         if (o.postReply !== undefined) s.write(o.postReply);
@@ -145,8 +179,10 @@ export async function startFakeTunnelServer(o: FakeTunnelOptions = {}): Promise<
     getSocket: () => get,
     postSocket: () => post,
     openSockets: () => sockets.size,
+    openRelays: () => relays.size,
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
+      for (const r of relays) r.destroy();
       server.close(() => resolve());
     }),
   };

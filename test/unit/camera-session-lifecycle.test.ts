@@ -178,6 +178,29 @@ describe('keep-alive and server requests', () => {
     } finally { await cam.close(); }
   });
 
+  test('GET_PARAMETER never answered → an OPTIONS follows it and keeps the session from then on; no second GET_PARAMETER', async (t) => {
+    const server = closeAfter(t, await startFakeServer());
+    server.setHandler(tcpCamera(server, {
+      frames: FRAMES, timeout: 2,
+      before: (req) => req.method === 'GET_PARAMETER', // swallowed: no reply at all
+    }));
+    const logs: string[] = [];
+    const cam = openCamera(server.url(), { logger: (_l, m) => logs.push(m) });
+    try {
+      await untilFrame(cam);
+      await server.waitFor((r) => r.method === 'GET_PARAMETER', 4000);
+      const withSession = (r: { method: string; connIndex: number; headers: Record<string, string> }): boolean => r.method === 'OPTIONS' && r.connIndex === 0 && r.headers['session'] === 'ABCDEF12';
+      await server.waitFor(withSession, 4000);
+      // the next period's keep-alive is an OPTIONS too (without the switch it would be a second GET_PARAMETER)
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && server.requests.filter(withSession).length < 2) await sleep(20);
+      assert.equal(server.requests.filter(withSession).length, 2, 'two OPTIONS keep-alives');
+      assert.equal(server.requests.filter((r) => r.method === 'GET_PARAMETER').length, 1);
+      assert.ok(logs.some((l) => /GET_PARAMETER keep-alive unanswered after \d+ ms; keeping the session alive with OPTIONS/.test(l)), logs.join('\n'));
+      assert.equal(cam.state, 'playing');
+    } finally { await cam.close(); }
+  });
+
   test('OPTIONS keep-alive when Public lacks GET_PARAMETER', async (t) => {
     const server = closeAfter(t, await startFakeServer());
     server.setHandler(tcpCamera(server, { frames: FRAMES, timeout: 2, public: 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN' }));

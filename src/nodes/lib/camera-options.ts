@@ -31,7 +31,7 @@ export interface CameraFields {
   linger?: number | string | undefined;
 }
 
-export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast'];
+export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast', 'http'];
 /** the transport layer's default range, as the editor and settings.js write it */
 export const DEFAULT_UDP_PORT_RANGE_TEXT = DEFAULT_UDP_PORT_RANGE.join('-');
 
