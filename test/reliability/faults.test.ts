@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { openCamera } from '../../src/camera/open';
 import { startDemoCamera, type DemoCamera, type DemoCameraFaults, type DemoCameraOptions } from '../../src/sim/demo-camera';
 import type { CameraSession } from '../../src/camera/session';
-import type { CameraOptions } from '../../src/camera/types';
+import type { CameraOptions, StateChange } from '../../src/camera/types';
 import { Recorder, sleep, until } from './support';
 
 const RECONNECT_MIN = 100;
@@ -210,11 +210,23 @@ describe('connection faults: truthful state, recovery within the backoff bound',
   test('the camera refuses the next 3 connections: backoff grows, then it plays', async () => {
     const c = await scenario();
     const t = performance.now();
+    // The refusals are armed the moment the client reports the drop, before its first retry
+    // (100 ms ± 20 %) can start: polling for 'reconnecting' could see it only after that retry
+    // had already connected on a busy machine, and then nothing would be refused. Frames are
+    // counted from that moment too: one still in flight on the dropped connection may arrive
+    // after `t`, and it would end the wait before any refusal.
+    let armedAt = -1;
+    const arm = (st: StateChange): void => {
+      if (st.state !== 'reconnecting') return;
+      c.s.off('state', arm);
+      c.d.setFaults({ refuseConnections: 3 });
+      armedAt = performance.now();
+    };
+    c.s.on('state', arm);
     c.d.setFaults({ dropConnectionAfterMs: 0 });
-    await until(() => c.s.state === 'reconnecting', 'reconnecting after the drop', 3000);
-    c.d.setFaults({ refuseConnections: 3 });
-    await c.r.framesSince(t, 1, 10000, 'a frame after 3 refused connections');
-    const resumed = c.r.framesAfter(t)[0]!.at;
+    await until(() => armedAt >= 0, 'reconnecting after the drop', 3000);
+    await c.r.framesSince(armedAt, 1, 10000, 'a frame after 3 refused connections');
+    const resumed = c.r.framesAfter(armedAt)[0]!.at;
     noBadFrames(c);
     assert.equal(c.d.stats.refusedConnections, 3);
     const recs = c.r.statesAfter(t).filter((s) => s.state === 'reconnecting');

@@ -281,7 +281,11 @@ describe('hostile media', () => {
     });
     const mem = memoryWatch();
     live = () => mem.live();
-    const { s, r } = camera(srv.url(), { maxFrameBytes: CAP });
+    // No complete frame arrives while the 8 MB frame streams: on a loaded 2-core machine that
+    // took up to 1.4 s (the memory probe's forced GCs included), close to the 1.5 s stall
+    // timeout of the other cases, and a 'stalled' reconnect would fail the no-reconnect check
+    // for a reason this case is not about. The library's default (10 s) applies here.
+    const { s, r } = camera(srv.url(), { maxFrameBytes: CAP, stallTimeoutMs: 10000 });
     await until(() => giantSent, 'the giant frame sent', 15000);
     const after = performance.now();
     await r.framesSince(after, 5, 5000, 'frames after the giant one');
@@ -293,7 +297,8 @@ describe('hostile media', () => {
     // retained while the 8 MB frame streams: at most the cap plus socket buffers; peaks (garbage included) < 3 × 8 MB
     assert.ok((m.liveHeapMB ?? 99) + (m.liveBufMB ?? 99) < CAP / MB + 4, JSON.stringify(m));
     assert.ok(m.heapMB < 24 && m.bufMB < 24, JSON.stringify(m));
-    report('fragments past the cap', { ...m, framesDropped: s.getStats().framesDropped, frames: r.frames.length, serverBytesWritten: srv.bytesSent });
+    const longestGapMs = Math.round(Math.max(...r.frames.slice(1).map((f, i) => f.at - r.frames[i]!.at)));
+    report('fragments past the cap', { ...m, longestGapMs, framesDropped: s.getStats().framesDropped, frames: r.frames.length, serverBytesWritten: srv.bytesSent });
   });
 
   test('RTCP with lengths pointing outside the packet: ignored, no crash, no BYE honoured, stream goes on', async () => {
