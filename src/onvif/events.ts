@@ -25,7 +25,7 @@ export interface EventPayload {
   state: ItemValue | null;
   source: Record<string, ItemValue>;
   data: Record<string, ItemValue>;
-  /** when it happened, ms since epoch on our clock (the device's UtcTime minus its clock offset) */
+  /** when it happened, ms since epoch on our clock (the device's UtcTime, minus its clock offset when that is over 1.5 s) */
   time: number;
 }
 
@@ -68,13 +68,17 @@ export interface PullPointStats {
   unsubscribes: number;
 }
 
+/** Below this the measured offset is mostly the device clock's whole-second reading: leave its times alone. */
+const CLOCK_CORRECTION_MIN_MS = 1500;
+
 /** Converts a notification to the node's message fields. */
 export function toEvent(n: Notification, clockOffsetMs: number, now: number): OnvifEvent {
+  const correction = Math.abs(clockOffsetMs) >= CLOCK_CORRECTION_MIN_MS ? clockOffsetMs : 0;
   return {
     topic: n.topic,
     operation: n.operation,
     cameraTime: n.utcTime === null ? null : new Date(n.utcTime).toISOString(),
-    payload: { state: notificationState(n), source: n.source, data: n.data, time: n.utcTime === null ? now : n.utcTime - clockOffsetMs },
+    payload: { state: notificationState(n), source: n.source, data: n.data, time: n.utcTime === null ? now : n.utcTime - correction },
   };
 }
 
