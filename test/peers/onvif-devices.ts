@@ -78,8 +78,9 @@ export const USERNAME = 'admin';
 /** with characters that need escaping in XML and URLs */
 export const PASSWORD = 'p@ss:w<rd>&1';
 
-export async function startDevice(name: DeviceName, rtspPort = 554): Promise<OnvifDeviceEmulation> {
-  const d = new OnvifDeviceEmulation(DEVICES[name] as DeviceBehaviour, USERNAME, PASSWORD);
+/** Starts one emulation on 127.0.0.1 (an ephemeral port); `overrides` change its behaviour for one test. */
+export async function startDevice(name: DeviceName, rtspPort = 554, overrides: Partial<DeviceBehaviour> = {}): Promise<OnvifDeviceEmulation> {
+  const d = new OnvifDeviceEmulation({ ...(DEVICES[name] as DeviceBehaviour), ...overrides }, USERNAME, PASSWORD);
   d.rtspPort = rtspPort;
   return d.start();
 }
