@@ -9,6 +9,7 @@
  * ProbeMatches answering one of our Probes is reported as such, never thrown past the caller.
  */
 import { randomUUID } from 'node:crypto';
+import { CameraError } from '../../errors';
 import { DN, SOAP11, SOAP12, TDS, WSA_2004, WSA_2005, WSD } from './namespaces';
 import { child, children, escapeXml, parseXml, resolveQName, type XmlElement } from './xml';
 import type { QName } from './soap';
@@ -71,12 +72,12 @@ function qnames(el: XmlElement | undefined): QName[] {
 }
 
 function envelopeParts(root: XmlElement): { header: XmlElement | undefined; body: XmlElement | undefined } {
-  if (root.name !== 'Envelope' || !ENVELOPE_NS.includes(root.ns)) throw new Error(`not a SOAP envelope (root element ${root.name})`);
+  if (root.name !== 'Envelope' || !ENVELOPE_NS.includes(root.ns)) throw new CameraError('protocol error', `WS-Discovery datagram: not a SOAP envelope (root element ${root.name})`);
   return { header: child(root, root.ns, 'Header'), body: child(root, root.ns, 'Body') };
 }
 
 /**
- * Reads one datagram. Throws (CameraError 'protocol error' or Error) when it is not a
+ * Reads one datagram. Throws CameraError('protocol error') when it is not a
  * well-formed SOAP envelope; the discovery service counts those as malformed.
  */
 export function parseProbeMatches(text: string, maxChars = 65536): ProbeMatchesResult {
