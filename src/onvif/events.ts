@@ -96,6 +96,8 @@ export class PullPointSubscription extends EventEmitter {
   private running: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
   private clockOffsetMs = 0;
+  /** the CreatePullPointSubscription in flight, which close() lets finish */
+  private creating: Promise<void> | null = null;
   /** why the current subscription was given up while a pull was waiting */
   private lost: CameraError | null = null;
   state: EventsState = 'connecting';
@@ -128,8 +130,12 @@ export class PullPointSubscription extends EventEmitter {
         client.clockOffsetMs = this.clockOffsetMs;
         const services = await serviceAddresses(client, this.deviceUrl);
         if (!services.events) throw new CameraError('not found', 'the device lists no event service');
-        const res = await client.call(services.events, 'CreatePullPointSubscription', EVENT_ACTIONS.createPullPointSubscription,
+        // not aborted by close(): the device may have made the pull point already, and only
+        // its reply tells us where to send the Unsubscribe
+        const creating = client.call(services.events, 'CreatePullPointSubscription', EVENT_ACTIONS.createPullPointSubscription,
           createPullPointSubscriptionBody(this.opts.terminationSec ?? 60));
+        this.creating = creating.then(() => undefined, () => undefined);
+        const res = await creating.finally(() => { this.creating = null; });
         const sub = parseCreatePullPointSubscriptionResponse(res.body);
         if (!sub) throw new CameraError('protocol error', 'CreatePullPointSubscription: no subscription address in the reply');
         if (this.closed) { this.sub = sub; break; }
@@ -231,6 +237,11 @@ export class PullPointSubscription extends EventEmitter {
       this.clearRenew();
       if (this.waitTimer) clearTimeout(this.waitTimer);
       this.wake?.();
+      if (this.creating) {
+        let t: NodeJS.Timeout | undefined;
+        await Promise.race([this.creating, new Promise<void>((r) => { t = setTimeout(r, this.opts.unsubscribeTimeoutMs ?? 3000); })]);
+        clearTimeout(t);
+      }
       this.client?.close();
       await this.running?.catch(() => undefined);
       const sub = this.sub;

@@ -16,7 +16,8 @@ export function topicFilter(text: string | undefined): (topic: string) => boolea
 export function guessDeviceUrl(rtspUrl: string): string | null {
   try {
     const u = new URL(rtspUrl.replace(/^rtsps?:/i, 'http:'));
-    return `http://${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}${DEVICE_SERVICE_PATH}`;
+    // URL.hostname keeps the brackets of an IPv6 literal
+    return `http://${u.hostname}${DEVICE_SERVICE_PATH}`;
   } catch {
     return null;
   }

@@ -2,7 +2,8 @@
  * The `rtsp-camera` dialog's "Find cameras" (admin routes, behind the editor's authentication):
  *
  * - POST /rtsp-camera/onvif/discover (permission rtsp-camera.read): WS-Discovery from the
- *   Node-RED host, multicast plus unicast to the hosts the user typed; the devices found.
+ *   Node-RED host, multicast plus unicast to the hosts the user typed (`hosts`, `timeout` in s,
+ *   `multicast: false` for only those hosts); the devices found.
  * - POST /rtsp-camera/onvif/profiles (permission rtsp-camera.write, as it uses credentials):
  *   one device's information and profiles with their stream and snapshot URIs, and the JPEG
  *   profile's stream URI for the URL field. Credentials come from the dialog, or, when the
@@ -56,7 +57,8 @@ export function registerOnvifRoutes(RED: NodeAPI): void {
     const t = Number(body.timeout);
     const timeoutMs = Number.isFinite(t) && t >= 0.5 && t <= 10 ? t * 1000 : 3000;
     discovering = true;
-    discover({ timeoutMs, hosts })
+    // `multicast: false`: only the hosts named (Node-RED in a container, where multicast goes nowhere)
+    discover({ timeoutMs, hosts, multicast: body.multicast !== false })
       .then((r) => {
         res.json({
           ok: true,
