@@ -1,7 +1,7 @@
 /**
  * The demo camera's ONVIF replies: the device service (ONVIF Core §8.3.6 GetSystemDateAndTime,
  * §8.1.2.2 GetServices, §8.1.2.4 GetCapabilities, §8.3.1 GetDeviceInformation, §8.3.14
- * GetScopes), the Media service (Media §5.2.2 GetProfiles, GetVideoSources, §5.15.1
+ * GetScopes), the Media service (Media §5.2.2 GetProfiles, §5.2.3 GetProfile, GetVideoSources, §5.15.1
  * GetStreamUri, §5.16.1 GetSnapshotUri) and the event service (Core §9.1), written with the
  * customary prefixes declared on the Envelope, as most camera firmware does.
  */
@@ -72,14 +72,17 @@ export function hostname(name: string): string {
   return `<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP><tt:Name>${e(name)}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>`;
 }
 
-export function profiles(list: DemoProfile[], sourceW: number, sourceH: number): string {
-  const one = (p: DemoProfile): string => `<trt:Profiles token="${e(p.token)}" fixed="true"><tt:Name>${e(p.name)}</tt:Name>` +
+/** GetProfilesResponse (Media §5.2.2), or with `single` the GetProfileResponse of that profile (§5.2.3) */
+export function profiles(list: DemoProfile[], sourceW: number, sourceH: number, single?: DemoProfile): string {
+  const el = single ? 'Profile' : 'Profiles';
+  const one = (p: DemoProfile): string => `<trt:${el} token="${e(p.token)}" fixed="true"><tt:Name>${e(p.name)}</tt:Name>` +
     `<tt:VideoSourceConfiguration token="vsc0"><tt:Name>video source</tt:Name><tt:UseCount>${list.length}</tt:UseCount><tt:SourceToken>vs0</tt:SourceToken>` +
     `<tt:Bounds x="0" y="0" width="${sourceW}" height="${sourceH}"/></tt:VideoSourceConfiguration>` +
     `<tt:VideoEncoderConfiguration token="vec_${e(p.token)}"><tt:Name>${e(p.name)}</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>${p.encoding}</tt:Encoding>` +
     `<tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution><tt:Quality>5</tt:Quality>` +
     `<tt:RateControl><tt:FrameRateLimit>${p.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>4096</tt:BitrateLimit></tt:RateControl>` +
-    '<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:Profiles>';
+    `<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:${el}>`;
+  if (single) return `<trt:GetProfileResponse>${one(single)}</trt:GetProfileResponse>`;
   return `<trt:GetProfilesResponse>${list.map(one).join('')}</trt:GetProfilesResponse>`;
 }
 

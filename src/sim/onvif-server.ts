@@ -19,7 +19,8 @@ import { DemoAuth } from './demo-auth';
 import { DemoPullPoints, type Reply } from './onvif-pullpoints';
 import * as R from './onvif-replies';
 
-const PRE_AUTH = new Set(['GetSystemDateAndTime', 'GetServices', 'GetCapabilities', 'GetWsdlUrl', 'GetServiceCapabilities']);
+/** ONVIF Core §8: device-service operations of access class PRE_AUTH */
+const PRE_AUTH = new Set(['GetSystemDateAndTime', 'GetServices', 'GetCapabilities', 'GetWsdlUrl', 'GetServiceCapabilities', 'GetHostname']);
 const MAX_REQUEST_BYTES = 256 * 1024;
 
 export interface OnvifServerOptions {
@@ -80,13 +81,14 @@ export class DemoOnvifServer {
   private reply(res: ServerResponse, r: Reply, extra: Record<string, string> = {}): void {
     if (res.destroyed) return;
     const body = r.body === '' ? '' : R.envelope(r.body);
-    res.writeHead(r.status, { 'content-type': 'application/soap+xml; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra });
+    // header names in their usual case: simple camera clients (libonvif) look for "Content-Length: " exactly
+    res.writeHead(r.status, { 'Content-Type': 'application/soap+xml; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...extra });
     res.end(body);
   }
 
   private challenge(res: ServerResponse): void {
     this.stats.authFailures++;
-    res.writeHead(401, { 'www-authenticate': this.auth.challenge(), 'content-type': 'text/plain', 'content-length': 12 });
+    res.writeHead(401, { 'WWW-Authenticate': this.auth.challenge(), 'Content-Type': 'text/plain', 'Content-Length': 12 });
     res.end('unauthorized');
   }
 
@@ -96,7 +98,7 @@ export class DemoOnvifServer {
     if (req.method === 'GET' && path === '/onvif/snapshot.jpg') {
       if (this.o.auth !== 'none' && !this.auth.authorized('GET', req.headers['authorization'])) { this.challenge(res); return; }
       const jpeg = this.o.snapshot();
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'cache-control': 'no-store' });
+      res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length, 'Cache-Control': 'no-store' });
       res.end(jpeg);
       return;
     }
@@ -158,6 +160,7 @@ export class DemoOnvifServer {
       const noProfile: Reply = { status: 400, body: R.faultBody('Sender', ['ter:InvalidArgVal', 'ter:NoProfile'], 'The requested profile token does not exist') };
       switch (op.name) {
         case 'GetProfiles': return ok(R.profiles(list, this.o.width, this.o.height));
+        case 'GetProfile': { const p = profile(); return p ? ok(R.profiles(list, this.o.width, this.o.height, p)) : noProfile; }
         case 'GetVideoSources': return ok(R.videoSources(this.o.width, this.o.height, this.o.fps));
         case 'GetStreamUri': { const p = profile(); return p ? ok(R.mediaUri('GetStreamUriResponse', p.streamUri)) : noProfile; }
         case 'GetSnapshotUri': { const p = profile(); return p ? ok(R.mediaUri('GetSnapshotUriResponse', p.snapshotUri)) : noProfile; }

@@ -2,8 +2,8 @@
  * The engine under the ONVIF device emulations (onvif-devices.ts): an HTTP server on
  * 127.0.0.1 answering the device service (ONVIF Core §8: GetSystemDateAndTime, GetServices,
  * GetCapabilities, GetDeviceInformation, GetScopes, GetHostname), the Media service (Media
- * §5.2.2 GetProfiles, GetVideoSources, §5.15.1 GetStreamUri, §5.16.1 GetSnapshotUri), the
- * Media 2 service (Media 2 §5.1.2, §5.4.1, §5.5.1) and the event service's pull points
+ * §5.2.2 GetProfiles, §5.2.3 GetProfile, GetVideoSources, §5.15.1 GetStreamUri, §5.16.1 GetSnapshotUri), the
+ * Media 2 service (Media 2 §5.1.2, §5.3 GetVideoSourceConfigurations, §5.4.1, §5.5.1) and the event service's pull points
  * (onvif-pullpoints.ts), each the way the device's profile says: which services exist, which
  * authentication (WS-Security only, HTTP Digest only, either), its clock, its namespace style.
  *
@@ -58,7 +58,8 @@ export interface DeviceCounters {
   authFailures: number;
 }
 
-const PRE_AUTH = new Set(['GetSystemDateAndTime', 'GetServices', 'GetCapabilities', 'GetWsdlUrl', 'GetServiceCapabilities', 'GetEndpointReference']);
+/** ONVIF Core §8: the device-service operations whose access class is PRE_AUTH */
+const PRE_AUTH = new Set(['GetSystemDateAndTime', 'GetServices', 'GetCapabilities', 'GetWsdlUrl', 'GetServiceCapabilities', 'GetEndpointReference', 'GetHostname']);
 const REALM = 'onvif-emulation';
 
 const reader = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', removeNSPrefix: true, processEntities: false, parseTagValue: false });
@@ -104,7 +105,9 @@ export class OnvifDeviceEmulation {
   }
 
   private send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-    res.writeHead(status, { 'content-type': 'application/soap+xml; charset=utf-8', date: new Date(this.deviceNow()).toUTCString(), ...headers });
+    // with a Content-Length, header names in their usual case, as camera web servers write
+    // them (libonvif's HTTP reader looks for "Content-Length: " exactly)
+    res.writeHead(status, { 'Content-Type': 'application/soap+xml; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Date: new Date(this.deviceNow()).toUTCString(), ...headers });
     res.end(body);
   }
 
@@ -139,7 +142,7 @@ export class OnvifDeviceEmulation {
   private challenge(res: ServerResponse): void {
     const nonce = randomBytes(12).toString('hex');
     this.nonces.add(nonce);
-    this.send(res, 401, '', { 'www-authenticate': `Digest realm="${REALM}", qop="auth", nonce="${nonce}", algorithm=MD5`, 'content-type': 'text/html' });
+    this.send(res, 401, '', { 'WWW-Authenticate': `Digest realm="${REALM}", qop="auth", nonce="${nonce}", algorithm=MD5`, 'Content-Type': 'text/html' });
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -226,17 +229,13 @@ export class OnvifDeviceEmulation {
     if (media1) {
       switch (op) {
         case 'GetProfiles':
-          return ok(x('trt', 'GetProfilesResponse', ...this.b.profiles.map((p) => x('trt', 'Profiles', { token: p.token, fixed: 'true' },
-            x('tt', 'Name', p.name),
-            x('tt', 'VideoSourceConfiguration', { token: 'vsc0' }, x('tt', 'Name', 'vsc0'), x('tt', 'UseCount', '2'), x('tt', 'SourceToken', 'vs0'),
-              x('tt', 'Bounds', { x: '0', y: '0', width: '1920', height: '1080' })),
-            x('tt', 'VideoEncoderConfiguration', { token: `vec-${p.token}` }, x('tt', 'Name', `vec-${p.token}`), x('tt', 'UseCount', '1'),
-              s === 'odd' ? x('vendor', 'Encoding', 'H265') : null,
-              x('tt', 'Encoding', p.encoding),
-              x('tt', 'Resolution', x('tt', 'Width', String(p.width)), x('tt', 'Height', String(p.height))),
-              x('tt', 'Quality', '5'),
-              x('tt', 'RateControl', x('tt', 'FrameRateLimit', String(p.fps)), x('tt', 'EncodingInterval', '1'), x('tt', 'BitrateLimit', '4096')),
-              x('tt', 'SessionTimeout', 'PT60S'))))));
+          return ok(x('trt', 'GetProfilesResponse', ...this.b.profiles.map((p) => this.media1Profile(p, 'Profiles'))));
+        case 'GetProfile': {
+          // Media §5.2.3
+          const p = profile(at(opBody, 'ProfileToken'));
+          if (!p) return { status: 400, body: fault(s, 'Sender', ['InvalidArgVal', 'NoProfile'], 'The requested profile token does not exist') };
+          return ok(x('trt', 'GetProfileResponse', this.media1Profile(p, 'Profile')));
+        }
         case 'GetVideoSources':
           return ok(x('trt', 'GetVideoSourcesResponse', x('trt', 'VideoSources', { token: 'vs0' }, x('tt', 'Framerate', '25'),
             x('tt', 'Resolution', x('tt', 'Width', '1920'), x('tt', 'Height', '1080')))));
@@ -258,14 +257,26 @@ export class OnvifDeviceEmulation {
     }
     if (media2) {
       switch (op) {
-        case 'GetProfiles':
+        case 'GetProfiles': {
+          // Media 2 §5.1.2: the configurations of the requested Types only (none without a Type)
+          const raw = at(opBody, 'Type');
+          const types = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(str);
+          const want = (t: string): boolean => types.includes('All') || types.includes(t);
           return ok(x('tr2', 'GetProfilesResponse', ...this.b.profiles.map((p) => x('tr2', 'Profiles', { token: p.token, fixed: 'true' },
             x('tr2', 'Name', p.name),
-            x('tr2', 'Configurations', x('tr2', 'VideoEncoder', { token: `ve-${p.token}`, GovLength: '50', Profile: 'Main' },
+            x('tr2', 'Configurations',
+              want('VideoSource') ? x('tr2', 'VideoSource', { token: 'vsc0' }, x('tt', 'Name', 'vsc0'), x('tt', 'UseCount', String(this.b.profiles.length)),
+                x('tt', 'SourceToken', 'vs0'), x('tt', 'Bounds', { x: '0', y: '0', width: '1920', height: '1080' })) : null,
+              !want('VideoEncoder') ? null : x('tr2', 'VideoEncoder', { token: `ve-${p.token}`, GovLength: '50', Profile: 'Main' },
               x('tt', 'Name', `ve-${p.token}`), x('tt', 'UseCount', '1'), s === 'odd' ? x('vendor', 'Encoding', 'H265') : null, x('tt', 'Encoding', p.encoding),
               x('tt', 'Resolution', x('tt', 'Width', String(p.width)), x('tt', 'Height', String(p.height))),
               x('tt', 'RateControl', { ConstantBitRate: 'false' }, x('tt', 'FrameRateLimit', String(p.fps)), x('tt', 'BitrateLimit', '4096')),
               x('tt', 'Quality', '5')))))));
+        }
+        case 'GetVideoSourceConfigurations':
+          // Media 2 §5.3: mandatory for a Media 2 device (clients read the source bounds here)
+          return ok(x('tr2', 'GetVideoSourceConfigurationsResponse', x('tr2', 'Configurations', { token: 'vsc0' }, x('tt', 'Name', 'vsc0'),
+            x('tt', 'UseCount', String(this.b.profiles.length)), x('tt', 'SourceToken', 'vs0'), x('tt', 'Bounds', { x: '0', y: '0', width: '1920', height: '1080' }))));
         case 'GetStreamUri': {
           const p = profile(at(opBody, 'ProfileToken'));
           if (!p) return { status: 400, body: fault(s, 'Sender', ['InvalidArgVal', 'NoProfile'], 'no such profile') };
@@ -285,6 +296,22 @@ export class OnvifDeviceEmulation {
     }
     // a service this device does not have: what most web servers in cameras answer
     return { status: 404, body: '' };
+  }
+
+  /** one Media profile (tt:Profile) as GetProfiles (element Profiles) and GetProfile (Profile) write it */
+  private media1Profile(p: EmulatedProfile, element: 'Profiles' | 'Profile'): El {
+    const s = this.b.style;
+    return x('trt', element, { token: p.token, fixed: 'true' },
+      x('tt', 'Name', p.name),
+      x('tt', 'VideoSourceConfiguration', { token: 'vsc0' }, x('tt', 'Name', 'vsc0'), x('tt', 'UseCount', '2'), x('tt', 'SourceToken', 'vs0'),
+      x('tt', 'Bounds', { x: '0', y: '0', width: '1920', height: '1080' })),
+      x('tt', 'VideoEncoderConfiguration', { token: `vec-${p.token}` }, x('tt', 'Name', `vec-${p.token}`), x('tt', 'UseCount', '1'),
+      s === 'odd' ? x('vendor', 'Encoding', 'H265') : null,
+      x('tt', 'Encoding', p.encoding),
+      x('tt', 'Resolution', x('tt', 'Width', String(p.width)), x('tt', 'Height', String(p.height))),
+      x('tt', 'Quality', '5'),
+      x('tt', 'RateControl', x('tt', 'FrameRateLimit', String(p.fps)), x('tt', 'EncodingInterval', '1'), x('tt', 'BitrateLimit', '4096')),
+      x('tt', 'SessionTimeout', 'PT60S')));
   }
 
   private rtspUri(p: EmulatedProfile): string {
