@@ -57,8 +57,13 @@ export function registerOnvifRoutes(RED: NodeAPI): void {
     const t = Number(body.timeout);
     const timeoutMs = Number.isFinite(t) && t >= 0.5 && t <= 10 ? t * 1000 : 3000;
     discovering = true;
-    // `multicast: false`: only the hosts named (Node-RED in a container, where multicast goes nowhere)
-    discover({ timeoutMs, hosts, multicast: body.multicast !== false })
+    // `multicast: false`, or the setting rtspCameraDiscoveryInterfaces: [] (settings.js): only the
+    // hosts named (Node-RED in a container, where multicast goes nowhere); a list of IPv4
+    // addresses: multicast from those interfaces only
+    const ifaces = (RED.settings as unknown as Record<string, unknown>)['rtspCameraDiscoveryInterfaces'];
+    const interfaces = Array.isArray(ifaces) ? ifaces.filter((a): a is string => typeof a === 'string') : undefined;
+    const multicast = body.multicast !== false && (interfaces === undefined || interfaces.length > 0);
+    discover({ timeoutMs, hosts, multicast, ...(interfaces ? { interfaces } : {}) })
       .then((r) => {
         res.json({
           ok: true,
