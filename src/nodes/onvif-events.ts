@@ -10,7 +10,7 @@
  * Independent of the RTSP session: this node opens no stream. On redeploy the subscription is
  * ended with Unsubscribe.
  */
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { PullPointSubscription, type EventsStateChange, type OnvifEvent } from '../onvif/events';
 import { CameraError, REASON_ADVICE, type CameraErrorReason } from '../errors';
 import { redactText } from '../rtsp/redact';
@@ -74,7 +74,8 @@ export = function (RED: NodeAPI): void {
     });
     sub.on('event', (e: OnvifEvent) => {
       if (!pass(e.topic)) return;
-      node.send({ topic: e.topic, payload: e.payload, operation: e.operation, cameraTime: e.cameraTime, camera: camera.topic } as never);
+      const msg: NodeMessage = { topic: e.topic, payload: e.payload, operation: e.operation, cameraTime: e.cameraTime, camera: camera.topic };
+      node.send(msg);
       const last = e.topic.split('/').pop() ?? e.topic;
       const t = new Date(e.payload.time);
       const hhmmss = `${String(t.getHours()).padStart(2, '0')}:${String(t.getMinutes()).padStart(2, '0')}:${String(t.getSeconds()).padStart(2, '0')}`;
