@@ -98,7 +98,9 @@ async function expectFailure(mode: Mode, reason: string, message: RegExp, timeou
     assert.ok(err instanceof CameraError, `${mode}: ${String(err)}`);
     assert.equal(err.reason, reason, `${mode}: ${err.message}`);
     assert.match(err.message, message);
-    return { ms, sent: h.sentBytes(), heapMB: (m1.heapUsed - m0.heapUsed) / 2 ** 20, buffersMB: (m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20 };
+    const r = { ms, sent: h.sentBytes(), heapMB: (m1.heapUsed - m0.heapUsed) / 2 ** 20, buffersMB: (m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20 };
+    console.log(`[hostile] ${mode}: ${err.reason} after ${ms} ms; server sent ${(r.sent / 2 ** 20).toFixed(1)} MiB; heap +${r.heapMB.toFixed(1)} MiB, buffers +${r.buffersMB.toFixed(1)} MiB`);
+    return r;
   } finally {
     await h.close();
   }
