@@ -12,7 +12,7 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { openCamera } from '../../src/camera/open';
+import { openCamera } from '../support/camera-session';
 import { startDemoCamera, type DemoCamera, type DemoCameraFaults, type DemoCameraOptions } from '../../src/sim/demo-camera';
 import type { CameraSession } from '../../src/camera/session';
 import type { CameraOptions, StateChange } from '../../src/camera/types';
