@@ -11,7 +11,7 @@
  */
 import { CameraError } from '../errors';
 import { RtspConnection } from '../transport/rtsp-connection';
-import { httpTunnelTarget } from '../transport/tunnel-target';
+import { httpTunnelTarget } from '../transport/tunnel/target';
 import { InterleavedTransport } from '../transport/interleaved';
 import { UdpTrackTransport, openMulticastPair, type UdpTrackOptions } from '../transport/udp';
 import { allocateUdpPair, DEFAULT_UDP_PORT_RANGE, type UdpPair } from '../transport/port-allocator';
