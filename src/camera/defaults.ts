@@ -4,3 +4,4 @@
  * nodes need not reach into transport/.
  */
 export { DEFAULT_UDP_PORT_RANGE } from '../transport/port-allocator';
+export { DEFAULT_MAX_FRAME as DEFAULT_MAX_FRAME_BYTES } from '../jpeg/depacketizer';

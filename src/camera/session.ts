@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { CameraError, isTransientHandshakeError } from '../errors';
 import { parseRtspUrl, type RtspUrl } from '../rtsp/url';
 import { redactText } from '../rtsp/redact';
+import { DEFAULT_MAX_FRAME } from '../jpeg/depacketizer';
 import type { SdpTrack } from '../sdp/media';
 import type { RtspConnection } from '../transport/rtsp-connection';
 import { monotonicMs } from '../transport/clock';
@@ -100,6 +101,9 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   private lastWidth = 0;
   private lastHeight = 0;
   private lastError: CameraError | null = null;
+  /** the video depacketizer's oversize count at the last complete frame: tells a stall by
+   * frames over maxFrameBytes from one by missing packets */
+  private oversizeAtFrame: { from: unknown; count: number } = { from: null, count: 0 };
 
   constructor(url: string, options: CameraOptions = {}) {
     super();
@@ -262,6 +266,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     this.lastFrameAt = monotonicMs();
     this.lastWidth = width;
     this.lastHeight = height;
+    this.oversizeAtFrame = { from: a.video?.depacketizer, count: a.video?.depacketizer?.stats.oversize ?? 0 };
     const info: FrameInfo = { index: ++this.frameIndex, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt };
     this.latestFrame = { jpeg, info };
     this.safeEmit('frame', jpeg, info);
@@ -275,7 +280,13 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       for (const t of a.tracks) t.flush();
       const stall = this.opts.stallTimeoutMs ?? 10000;
       if (now - this.lastFrameAt > stall) {
-        this.fail(a, new CameraError('stalled', `no complete JPEG frame for ${Math.round((now - this.lastFrameAt) / 1000)} s`));
+        const secs = Math.round((now - this.lastFrameAt) / 1000);
+        const dp = a.video?.depacketizer;
+        const big = (dp?.stats.oversize ?? 0) - (this.oversizeAtFrame.from === dp ? this.oversizeAtFrame.count : 0);
+        const limit = `${Math.round(((this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME) / 1048576) * 100) / 100} MB`;
+        this.fail(a, big > 0
+          ? new CameraError('frame too large', `${big} frame${big === 1 ? '' : 's'} over the ${limit} limit dropped, no complete JPEG frame for ${secs} s`)
+          : new CameraError('stalled', `no complete JPEG frame for ${secs} s`));
       }
     }
     this.rates.add({ t: now, frames: this.frameIndex, bytes: this.currentBytes() });
@@ -325,7 +336,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   private fail(a: Attempt, err: CameraError): void {
     if (a.done || this.closing || this.attempt !== a) return;
     if (!a.playing && this.quickRetry(a, err)) return;
-    void this.cleanupAttempt(a, err.reason === 'stalled' || err.reason === 'end of stream');
+    void this.cleanupAttempt(a, err.reason === 'stalled' || err.reason === 'frame too large' || err.reason === 'end of stream');
     this.lastError = err;
     this.log('warn', err.message);
     this.emitError(new CameraError(err.reason, redactText(err.message, this.secrets), err.statusCode, err.retryAfterMs));
