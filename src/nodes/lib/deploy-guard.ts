@@ -5,9 +5,14 @@
  * rewrite the saved flow afterwards; what it can do is hand credentials over in the deploy
  * itself: a node's `credentials` property in the deploy body goes to the encrypted
  * credential store and never into flows.json (@node-red/runtime credentials.extract). So a
- * middleware on RED.httpAdmin, placed after the body parsers and before the admin API's
- * routes, moves the userinfo of each such URL into `credentials` (the credential fields win
- * where they are set, the same rule the node applies) and leaves the URL clean.
+ * middleware placed after the admin app's body parsers and before the admin API's routes
+ * moves the userinfo of each such URL into `credentials` (the credential fields win where
+ * they are set, the same rule the node applies) and leaves the URL clean.
+ *
+ * The nodes' RED.httpAdmin is the runtime's app, which Node-RED mounts at the end of the
+ * editor's admin app (after the admin API), so the guard goes into the app it is mounted on
+ * (Express sets `parent` when it mounts an app); an app mounted nowhere, as in the test
+ * helper, takes it itself.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { splitUrlCredentials } from './url-credentials';
@@ -89,12 +94,15 @@ function stackOf(app: unknown): Layer[] | null {
 const DEPLOY_ROUTES = /^\/(?:flows|flow(?:\/[^/]+)?)$/;
 
 /**
- * Mounts the guard on `adminApp` (RED.httpAdmin) right after its body parsers. Returns false
+ * Mounts the guard right after the body parsers of the admin app that RED.httpAdmin
+ * (`adminApp`) is mounted on, or of `adminApp` itself when it is mounted nowhere. Returns false
  * when it could not be placed there (no admin app, or an Express without a visible stack):
  * the node then still uses the URL's credentials, and says so in its log.
  */
 export function installDeployGuard(adminApp: unknown, type: string, stored: (id: string) => CameraCredentials | undefined, onMoved: (count: number) => void): boolean {
-  const app = adminApp as { use?: (h: unknown) => unknown } | null;
+  type App = { use?: (h: unknown) => unknown; parent?: unknown };
+  const own = adminApp as App | null;
+  const app = (own?.parent ?? own) as App | null;
   if (!app || typeof app.use !== 'function') return false;
   const guard = (req: Request, _res: Response, next: NextFunction): void => {
     try {
