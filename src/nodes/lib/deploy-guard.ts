@@ -63,7 +63,8 @@ export function moveUrlCredentials(body: unknown, type: string, stored: (id: str
     if (split.username === undefined && split.password === undefined) continue;
     const id = n.id;
     const given = (typeof n.credentials === 'object' && n.credentials !== null ? n.credentials : {}) as Record<string, unknown>;
-    const full = (fullCredentials?.[id] ?? {}) as Record<string, unknown>;
+    const listed = fullCredentials?.[id];
+    const full = (typeof listed === 'object' && listed !== null ? listed : {}) as Record<string, unknown>;
     const saved = stored(id) ?? {};
     const user = text(full.username) || text(given.username) || text(saved.username);
     let pass = text(full.password) || text(given.password);
