@@ -19,14 +19,20 @@
  * Memory stays bounded whatever the clients do: viewers are capped (`maxViewers`), unfinished
  * snapshot responses may hold at most `maxSnapshotFrames` distinct frames (503 beyond), and a
  * snapshot not delivered within `writeTimeoutMs` is cut. Slots are tied to the client's
- * connection, not only to the response (see ./client-gone).
+ * connection, not only to the response (see ./client-gone). One viewer's rules are in
+ * ./viewer, the snapshots' in ./snapshots, the framing in ./multipart.
  *
  * Free of Node-RED: works on any Node http request/response pair.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientGone, watchClient, whenCurrent } from './client-gone';
-import { BoundaryFamily, type Boundary } from './multipart';
+import { BoundaryFamily } from './multipart';
+import { NO_CACHE, unavailable, type Picture } from './responses';
+import { Snapshots } from './snapshots';
 import { StatusPicture } from './status-picture';
+import { RateGate, Viewer, type ViewerCounters } from './viewer';
+
+export type { ViewerCounters } from './viewer';
 
 export interface MjpegViewersOptions {
   /** at most this many streaming viewers; the next gets 503 */
@@ -64,107 +70,9 @@ export interface FrameMeta {
   height?: number | undefined;
 }
 
-export interface ViewerCounters {
-  framesSent: number;
-  /** frames skipped because the socket had not drained */
-  framesSkippedSlow: number;
-  /** frames not sent because they held the viewer's multipart boundary */
-  framesDroppedBoundary: number;
-}
-
-const NO_CACHE = 'no-store, no-cache, must-revalidate, max-age=0';
-const CRLF = Buffer.from('\r\n');
-
-/** One picture as viewers get it: a live frame or the status picture. */
-interface Picture {
-  jpeg: Buffer;
-  seq: number;
-  /** monotonic ms it arrived here */
-  arrivedAt: number;
-  /** ms since the epoch it was captured */
-  capturedAt: number;
-  /** holds this source's boundary prefix: check each viewer's boundary */
-  risky: boolean;
-}
-
-/** Keeps a viewer's frames on an even grid of 1/fps seconds, skipping the rest. */
-class RateGate {
-  private nextDue = -Infinity;
-  constructor(private readonly intervalMs: number) {}
-
-  admit(t: number): boolean {
-    if (this.intervalMs <= 0) return true;
-    // some slack, below any source's frame spacing: arrival jitter must not turn 25 → 5 fps
-    // into 4, and the grid (nextDue advances by whole intervals) keeps the average exact
-    if (t + Math.min(this.intervalMs / 4, 10) < this.nextDue) return false;
-    this.nextDue += this.intervalMs;
-    // the first frame, or more than an interval behind (a gap in the source): realign here
-    if (this.nextDue <= t) this.nextDue = t + this.intervalMs;
-    return true;
-  }
-}
-
-class Viewer implements ViewerCounters {
-  framesSent = 0;
-  framesSkippedSlow = 0;
-  framesDroppedBoundary = 0;
-  /** write() returned false: wait for 'drain' */
-  blocked = false;
-  /** monotonic ms the connection stopped taking data */
-  blockedSince = 0;
-  /** a picture was skipped while blocked: send the newest one on 'drain' */
-  owed = false;
-  lastSeq = -1;
-
-  constructor(
-    readonly res: ServerResponse,
-    readonly gate: RateGate,
-    readonly boundary: Boundary,
-  ) {}
-
-  write(p: Picture, t: number): void {
-    const res = this.res;
-    if (res.destroyed || res.writableEnded) return;
-    this.lastSeq = p.seq;
-    this.owed = false;
-    if (p.risky && this.boundary.collides(p.jpeg)) {
-      this.framesDroppedBoundary++;
-      return;
-    }
-    // one writev for the part instead of three small sends
-    res.cork();
-    res.write(this.boundary.partHead(p.jpeg.length, p.capturedAt));
-    res.write(p.jpeg);
-    const ok = res.write(CRLF);
-    process.nextTick(() => res.uncork());
-    this.framesSent++;
-    if (!ok) {
-      this.blocked = true;
-      this.blockedSince = t;
-    }
-  }
-}
-
-interface SnapshotWaiter {
-  req: IncomingMessage;
-  res: ServerResponse;
-  timer: NodeJS.Timeout;
-  stop: () => void;
-}
-
-interface SnapshotWrite {
-  res: ServerResponse;
-  jpeg: Buffer;
-  startedAt: number;
-}
-
 export class MjpegViewers {
   private readonly viewers = new Set<Viewer>();
-  private readonly waiters = new Set<SnapshotWaiter>();
-  /** snapshot responses handed to their sockets and not yet finished */
-  private readonly writes = new Set<SnapshotWrite>();
-  /** frames held by `writes`, with how many hold each */
-  private readonly pinned = new Map<Buffer, number>();
+  private readonly snapshots: Snapshots;
   private readonly boundaries = new BoundaryFamily();
   private latest: Picture | null = null;
   private down: { text: string; picture: Picture | null } | null = null;
@@ -183,14 +91,20 @@ export class MjpegViewers {
   private readonly recent: number[] = [];
   /** counters of viewers that have left, so totals survive them */
   private gone: ViewerCounters = { framesSent: 0, framesSkippedSlow: 0, framesDroppedBoundary: 0 };
-  /** snapshots refused because too many unfinished ones held frames */
-  snapshotsRefused = 0;
 
   constructor(private readonly opts: MjpegViewersOptions) {
     this.now = opts.now ?? (() => performance.now());
     this.clock = opts.clock ?? Date.now;
     this.maxAge = opts.maxFrameAgeMs ?? 2000;
     this.writeTimeout = opts.writeTimeoutMs ?? 30000;
+    this.snapshots = new Snapshots({
+      timeoutMs: opts.snapshotTimeoutMs,
+      maxFrames: opts.maxSnapshotFrames ?? 4,
+      retryAfterS: opts.retryAfterS ?? 5,
+      now: this.now,
+      onWaiting: () => this.updateDemand(),
+      onWrites: () => this.updateSweep(),
+    });
   }
 
   get viewerCount(): number {
@@ -199,12 +113,17 @@ export class MjpegViewers {
 
   /** snapshots waiting for a frame or still being written */
   get pendingSnapshots(): number {
-    return this.waiters.size + this.writes.size;
+    return this.snapshots.waiting + this.snapshots.writing;
   }
 
   /** distinct frames unfinished snapshot responses hold */
   get pinnedFrames(): number {
-    return this.pinned.size;
+    return this.snapshots.pinnedFrames;
+  }
+
+  /** snapshots refused because unfinished ones held too many frames */
+  get snapshotsRefused(): number {
+    return this.snapshots.refused;
   }
 
   get hasFrame(): boolean {
@@ -239,10 +158,7 @@ export class MjpegViewers {
     this.latest = p;
     this.recent.push(t);
     this.trimRecent(t);
-    for (const w of [...this.waiters]) {
-      this.endWait(w);
-      this.sendSnapshot(w.req, w.res, p);
-    }
+    this.snapshots.answerAll(p);
     for (const v of this.viewers) {
       if (!v.gate.admit(t)) continue;
       if (v.blocked) {
@@ -276,10 +192,7 @@ export class MjpegViewers {
     if (this.closed || this.down?.text === text) return;
     this.latest = null;
     this.down = { text, picture: this.paint(text, title) };
-    for (const w of [...this.waiters]) {
-      this.endWait(w);
-      this.unavailable(w.res, `camera: ${text}`);
-    }
+    this.snapshots.failAll(`camera: ${text}`);
     this.updateDemand();
     this.showStatus();
     if (!this.refreshTimer) {
@@ -304,10 +217,7 @@ export class MjpegViewers {
   close(): void {
     this.setDown(null);
     this.closed = true;
-    for (const w of [...this.waiters]) {
-      this.endWait(w);
-      this.unavailable(w.res, 'stream closed');
-    }
+    this.snapshots.failAll('stream closed');
     const vs = [...this.viewers];
     for (const v of vs) {
       // a multipart stream has no natural end: close the connection
@@ -324,7 +234,7 @@ export class MjpegViewers {
   private startViewer(req: IncomingMessage, res: ServerResponse, fps: number): void {
     if (clientGone(req, res)) return;
     if (this.closed || this.viewers.size >= this.opts.maxViewers) {
-      this.unavailable(res, this.closed ? 'stream closed' : `at most ${this.opts.maxViewers} viewers`);
+      unavailable(res, this.closed ? 'stream closed' : `at most ${this.opts.maxViewers} viewers`, this.opts.retryAfterS ?? 5);
       return;
     }
     const boundary = this.boundaries.next();
@@ -374,100 +284,24 @@ export class MjpegViewers {
   private startSnapshot(req: IncomingMessage, res: ServerResponse): void {
     if (clientGone(req, res)) return;
     if (this.closed) {
-      this.unavailable(res, 'stream closed');
+      unavailable(res, 'stream closed', this.opts.retryAfterS ?? 5);
       return;
     }
     if (this.down) {
-      this.unavailable(res, `camera: ${this.down.text}`);
+      unavailable(res, `camera: ${this.down.text}`, this.opts.retryAfterS ?? 5);
       return;
     }
     const t = this.now();
     const latest = this.latest;
     if (latest && t - latest.arrivedAt <= this.maxAge) {
-      this.sendSnapshot(req, res, latest);
+      this.snapshots.send(req, res, latest);
       return;
     }
-    const w: SnapshotWaiter = {
-      req,
-      res,
-      stop: () => undefined,
-      timer: setTimeout(() => {
-        this.endWait(w);
-        const secs = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
-        const last = this.latest ? ` (the last one is ${secs(this.now() - this.latest.arrivedAt)} old)` : '';
-        this.unavailable(res, `no frame within ${secs(this.opts.snapshotTimeoutMs)}${last}`);
-        this.updateDemand();
-      }, this.opts.snapshotTimeoutMs),
-    };
-    const stop = watchClient(req, res, () => {
-      clearTimeout(w.timer);
-      if (this.waiters.delete(w)) this.updateDemand();
+    this.snapshots.wait(req, res, () => {
+      const secs = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+      const last = this.latest ? ` (the last one is ${secs(this.now() - this.latest.arrivedAt)} old)` : '';
+      return `no frame within ${secs(this.opts.snapshotTimeoutMs)}${last}`;
     });
-    if (!stop) {
-      clearTimeout(w.timer);
-      return;
-    }
-    w.stop = stop;
-    this.waiters.add(w);
-    this.updateDemand();
-  }
-
-  private endWait(w: SnapshotWaiter): void {
-    clearTimeout(w.timer);
-    w.stop();
-    this.waiters.delete(w);
-  }
-
-  private sendSnapshot(req: IncomingMessage, res: ServerResponse, p: Picture): void {
-    if (clientGone(req, res)) return;
-    const holders = this.pinned.get(p.jpeg);
-    if (holders === undefined && this.pinned.size >= (this.opts.maxSnapshotFrames ?? 4)) {
-      this.snapshotsRefused++;
-      this.unavailable(res, 'too many snapshots in progress');
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': 'image/jpeg',
-      'Content-Length': String(p.jpeg.length),
-      'Cache-Control': NO_CACHE,
-      'Last-Modified': new Date(p.capturedAt).toUTCString(),
-      'X-Timestamp': (p.capturedAt / 1000).toFixed(3),
-      'X-Content-Type-Options': 'nosniff',
-    });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    const write: SnapshotWrite = { res, jpeg: p.jpeg, startedAt: this.now() };
-    this.pinned.set(p.jpeg, (holders ?? 0) + 1);
-    this.writes.add(write);
-    let stop: (() => void) | null = null;
-    const release = (): void => {
-      stop?.();
-      res.removeListener('finish', release);
-      if (!this.writes.delete(write)) return;
-      const n = (this.pinned.get(p.jpeg) ?? 1) - 1;
-      if (n > 0) this.pinned.set(p.jpeg, n);
-      else this.pinned.delete(p.jpeg);
-      this.updateSweep();
-    };
-    stop = watchClient(req, res, release);
-    res.once('finish', release);
-    res.end(p.jpeg);
-    this.updateSweep();
-  }
-
-  private unavailable(res: ServerResponse, why: string): void {
-    if (res.destroyed || res.writableEnded || res.headersSent) return;
-    const body = `${why}\n`;
-    res.writeHead(503, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(body)),
-      'Retry-After': String(this.opts.retryAfterS ?? 5),
-      'Cache-Control': NO_CACHE,
-      'X-Content-Type-Options': 'nosniff',
-    });
-    res.end(body);
   }
 
   private picture(jpeg: Buffer, t: number, capturedAt: number): Picture {
@@ -506,11 +340,11 @@ export class MjpegViewers {
   private sweep(): void {
     const limit = this.now() - this.writeTimeout;
     for (const v of this.viewers) if (v.blocked && v.blockedSince <= limit) v.res.destroy();
-    for (const w of this.writes) if (w.startedAt <= limit) w.res.destroy();
+    this.snapshots.expire(limit);
   }
 
   private updateSweep(): void {
-    const needed = this.viewers.size > 0 || this.writes.size > 0;
+    const needed = this.viewers.size > 0 || this.snapshots.writing > 0;
     if (needed && !this.sweepTimer) {
       this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.writeTimeout / 2)));
       this.sweepTimer.unref();
@@ -525,7 +359,7 @@ export class MjpegViewers {
   }
 
   private updateDemand(): void {
-    const wanted = !this.closed && (this.viewers.size > 0 || this.waiters.size > 0);
+    const wanted = !this.closed && (this.viewers.size > 0 || this.snapshots.waiting > 0);
     if (wanted === this.wanted) return;
     this.wanted = wanted;
     this.opts.onDemand?.(wanted);
