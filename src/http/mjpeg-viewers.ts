@@ -305,7 +305,10 @@ export class MjpegViewers {
   }
 
   private picture(jpeg: Buffer, t: number, capturedAt: number): Picture {
-    return { jpeg, seq: ++this.seq, arrivedAt: t, capturedAt, risky: this.boundaries.mayCollide(jpeg) };
+    // the one search per frame (about 6× the cost of copying it) only when someone watches;
+    // a viewer who comes later checks that frame against its own boundary instead
+    const risky = this.viewers.size > 0 ? this.boundaries.mayCollide(jpeg) : true;
+    return { jpeg, seq: ++this.seq, arrivedAt: t, capturedAt, risky };
   }
 
   /** the status picture for `text`, at the source's frame size; null if it cannot be made */
