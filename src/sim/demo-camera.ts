@@ -14,6 +14,7 @@
  */
 import type { PacketFaultCounters } from './packet-faults';
 import { DemoCameraServer } from './demo-rtsp-server';
+import type { SceneOptions } from './scene';
 
 export interface DemoCameraFaults {
   lossPercent?: number;
@@ -73,6 +74,9 @@ export interface DemoCameraOptions {
   audio?: boolean;
   /** PLAY fails with 455 unless the audio track was set up too */
   requireAudioSetup?: boolean;
+  /** the scripted scene instead of the bouncing box: an object walking across at known
+   * times, the lights switching, sensor noise (scene.ts) */
+  scene?: boolean | SceneOptions;
 }
 
 export interface DemoCameraStats {
