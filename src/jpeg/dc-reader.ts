@@ -513,3 +513,32 @@ function decodeScan(
   }
   return data.next;
 }
+
+/** The picture size from the frame header (any SOFn), or null when there is none before the scan. */
+export function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
+  const d = jpeg;
+  if (d.length < 4 || d[0] !== 0xff || d[1] !== 0xd8) return null;
+  let p = 2;
+  while (p + 4 <= d.length) {
+    if (d[p] !== 0xff) return null;
+    const m = d[p + 1]!;
+    if (m === 0xff) {
+      p++;
+      continue;
+    }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      p += 2;
+      continue;
+    }
+    if (m === 0xda || m === 0xd9) return null;
+    const len = u16(d, p + 2);
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc && p + 9 <= d.length) {
+      const height = u16(d, p + 5);
+      const width = u16(d, p + 7);
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
+    p += 2 + len;
+  }
+  return null;
+}
