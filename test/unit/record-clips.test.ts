@@ -7,7 +7,7 @@
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, readdirSync, copyFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, readdirSync, copyFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClipWriter } from '../../src/record/clip-writer';
@@ -234,7 +234,7 @@ describe('retention', () => {
     const d = dir();
     rmSync(d, { recursive: true, force: true });
     assert.deepEqual(await listClips(d), [], 'a folder that does not exist holds no clips');
-    require('node:fs').mkdirSync(d);
+    mkdirSync(d);
     make(d, 'clip-20260101-000000.avi', 1000, 10);
     make(d, 'clip-20260102-000000.avi', 400_000, 5);
     make(d, 'clip-20260103-000000.avi', 400_000, 4);
@@ -254,7 +254,7 @@ describe('retention', () => {
 
   test('the recorder runs retention after each clip: old clips go, the new one stays', async () => {
     const d = dir();
-    require('node:fs').mkdirSync(d);
+    mkdirSync(d);
     make(d, 'clip-20200101-000000.avi', 2_000_000, 1);
     const h = new Harness(d, { preRoll: 0, postRoll: 0, maxSizeMB: 1 });
     await h.run(200);
