@@ -121,14 +121,14 @@ after(async () => {
   for (const d of [userDir, pkgDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
-test('Node-RED loads the four types from package.json and serves the icons', async () => {
+test('Node-RED loads the types from package.json and serves the icons', async () => {
   const t = await token('admin');
   const r = await fetch(`${base}/nodes`, { headers: { accept: 'application/json', authorization: `Bearer ${t}` } });
   const sets = (await r.json()) as { module: string; types: string[]; enabled: boolean; err?: string }[];
   const ours = sets.filter((s) => s.module === 'node-red-contrib-rtsp-mjpeg');
-  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mjpeg http out', 'rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
+  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mjpeg http out', 'mjpeg motion', 'mjpeg record', 'rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
   for (const s of ours) assert.equal(s.err, undefined, s.err);
-  for (const icon of ['camera.svg', 'stats.svg', 'mjpeg-http.svg']) {
+  for (const icon of ['camera.svg', 'stats.svg', 'mjpeg-http.svg', 'motion.svg', 'record.svg']) {
     const i = await fetch(`${base}/icons/node-red-contrib-rtsp-mjpeg/${icon}`, { headers: { authorization: `Bearer ${t}` } });
     assert.equal(i.status, 200, icon);
     assert.match(i.headers.get('content-type') ?? '', /svg/);
