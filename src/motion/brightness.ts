@@ -14,11 +14,21 @@ export interface BrightnessFit {
 
 const IDENTITY: BrightnessFit = { gain: 1, offset: 0 };
 
-function fit(cur: Float32Array, bg: Float32Array, use: (i: number) => boolean): BrightnessFit | null {
+/**
+ * Least squares of cur on bg over the blocks not excluded and, when `prev` is given, within
+ * `outlier[i]` of its prediction. Loops written out: this runs three times per frame over
+ * every block.
+ */
+function fit(cur: Float32Array, bg: Float32Array, excluded: Uint8Array, prev: BrightnessFit | null, outlier: Float32Array): BrightnessFit | null {
   let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const g = prev ? prev.gain : 1, o = prev ? prev.offset : 0;
   for (let i = 0; i < cur.length; i++) {
-    if (!use(i)) continue;
+    if (excluded[i] !== 0) continue;
     const x = bg[i]!, y = cur[i]!;
+    if (prev) {
+      const r = y - (g * x + o);
+      if (r > outlier[i]! || r < -outlier[i]!) continue;
+    }
     n++;
     sx += x;
     sy += y;
@@ -37,14 +47,12 @@ function fit(cur: Float32Array, bg: Float32Array, use: (i: number) => boolean): 
 }
 
 /**
- * The fit over the blocks not excluded (`excluded[i]` = 1), ignoring in the refit blocks off
- * by more than `outlier[i]` grey levels.
+ * The fit over the blocks not excluded (`excluded[i]` = 1), then refitted twice without the
+ * blocks the previous fit leaves more than `outlier[i]` grey levels off.
  */
 export function fitBrightness(cur: Float32Array, bg: Float32Array, excluded: Uint8Array, outlier: Float32Array): BrightnessFit {
-  const first = fit(cur, bg, (i) => excluded[i] === 0);
+  const first = fit(cur, bg, excluded, null, outlier);
   if (!first) return IDENTITY;
-  const second = fit(cur, bg, (i) => excluded[i] === 0 && Math.abs(cur[i]! - (first.gain * bg[i]! + first.offset)) <= outlier[i]!);
-  const f = second ?? first;
-  const third = fit(cur, bg, (i) => excluded[i] === 0 && Math.abs(cur[i]! - (f.gain * bg[i]! + f.offset)) <= outlier[i]!);
-  return third ?? f;
+  const second = fit(cur, bg, excluded, first, outlier) ?? first;
+  return fit(cur, bg, excluded, second, outlier) ?? second;
 }

@@ -78,6 +78,8 @@ export class MotionDetector {
   private changed = new Uint8Array(0);
   private scratch = new Uint8Array(0);
   private learnMask = new Uint8Array(0);
+  /** difference of each block from the fitted background, this frame */
+  private resid = new Float32Array(0);
   private analysable = 0;
   private frames = 0;
   private lastMs = 0;
@@ -116,25 +118,29 @@ export class MotionDetector {
     this.lastMs = tMs;
     this.frames++;
     const learning = this.frames <= LEARN_FRAMES;
-    const noise = this.noise, limit = this.limit, excluded = this.excluded, changed = this.changed;
+    const noise = this.noise, limit = this.limit, excluded = this.excluded, changed = this.changed, resid = this.resid;
     const n = cur.length;
-    for (let i = 0; i < n; i++) limit[i] = Math.max(this.threshold, NOISE_SIGMAS * Math.sqrt(noise[i]!));
-    const fit = fitBrightness(cur, bg, excluded, limit);
-    // how far the whole picture moved: the fit at the background's mean brightness
+    const threshold = this.threshold;
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += bg[i]!;
+    for (let i = 0; i < n; i++) {
+      const l = NOISE_SIGMAS * Math.sqrt(noise[i]!);
+      limit[i] = l > threshold ? l : threshold;
+      sum += bg[i]!;
+    }
+    const fit = fitBrightness(cur, bg, excluded, limit);
+    const gain = fit.gain, offset = fit.offset;
+    // how far the whole picture moved: the fit at the background's mean brightness
     const mean = sum / Math.max(1, n);
-    const shift = Math.abs(fit.gain * mean + fit.offset - mean);
-    if (shift > this.threshold) {
+    if (Math.abs(gain * mean + offset - mean) > threshold) {
       // lighting changed (or the camera was moved): the picture is a new background
       bg.set(cur);
       return still(learning, true);
     }
-    let diffSum = 0;
     let raw = 0;
     for (let i = 0; i < n; i++) {
-      const r = cur[i]! - (fit.gain * bg[i]! + fit.offset);
-      const c = excluded[i] === 0 && Math.abs(r) > limit[i]! ? 1 : 0;
+      const r = cur[i]! - (gain * bg[i]! + offset);
+      resid[i] = r;
+      const c = excluded[i] === 0 && (r > limit[i]! || r < -limit[i]!) ? 1 : 0;
       changed[i] = c;
       raw += c;
     }
@@ -145,10 +151,12 @@ export class MotionDetector {
       return still(learning, true);
     }
     // the background learns from what is below the threshold, single flickering blocks included
-    this.learnMask.set(changed);
-    const kept = despeckle(changed, this.cols, this.rows, this.scratch);
-    for (let i = 0; i < n; i++) if (changed[i] !== 0) diffSum += Math.abs(cur[i]! - (fit.gain * bg[i]! + fit.offset));
-    this.learn(cur, fit.gain, fit.offset, dt, learning);
+    if (raw > 0) this.learnMask.set(changed);
+    else this.learnMask.fill(0);
+    const kept = raw > 0 ? despeckle(changed, this.cols, this.rows, this.scratch) : 0;
+    let diffSum = 0;
+    if (kept > 0) for (let i = 0; i < n; i++) if (changed[i] !== 0) diffSum += Math.abs(resid[i]!);
+    this.learn(gain, offset, dt, learning);
     if (learning) return still(true, false);
     const area = this.analysable > 0 ? kept / this.analysable : 0;
     const motion = kept > 0 && area >= this.minArea;
@@ -175,6 +183,7 @@ export class MotionDetector {
     this.changed = new Uint8Array(n);
     this.scratch = new Uint8Array(n);
     this.learnMask = new Uint8Array(n);
+    this.resid = new Float32Array(n);
     this.frames = 1;
     this.lastMs = tMs;
     this.buildMask();
@@ -191,15 +200,15 @@ export class MotionDetector {
    * Background and noise follow the frame, the background along the brightness fit; blocks
    * that changed join only at the slow absorb rate, and leave the noise estimate alone.
    */
-  private learn(cur: Float32Array, gain: number, offset: number, dt: number, learning: boolean): void {
-    const bg = this.bg!, noise = this.noise;
+  private learn(gain: number, offset: number, dt: number, learning: boolean): void {
+    const bg = this.bg!, noise = this.noise, resid = this.resid, mask = this.learnMask;
     let a = 1 - Math.exp(-dt / this.learnSeconds);
     if (learning) a = Math.max(a, 1 / this.frames);
     const slow = 1 - Math.exp(-dt / this.absorbSeconds);
-    for (let i = 0; i < cur.length; i++) {
+    for (let i = 0; i < bg.length; i++) {
+      const r = resid[i]!;
       const pred = gain * bg[i]! + offset;
-      const r = cur[i]! - pred;
-      if (this.learnMask[i] !== 0 && !learning) {
+      if (mask[i] !== 0 && !learning) {
         bg[i] = pred + slow * r;
       } else {
         bg[i] = pred + a * r;
@@ -207,4 +216,5 @@ export class MotionDetector {
       }
     }
   }
+
 }
