@@ -1,7 +1,8 @@
 /**
  * Exclude masks: rectangles in fractions of the picture (0..1), as the editor draws them, turned
- * into a per-block flag for a block grid. A block is excluded when its centre lies inside a
- * rectangle, so a rectangle drawn along a block edge takes the blocks it visibly covers.
+ * into a per-block flag for a block grid. A block is excluded when the centre of its visible
+ * part lies inside a rectangle, so a rectangle drawn along a block edge takes the blocks it
+ * visibly covers.
  */
 
 export interface Rect {
@@ -26,10 +27,12 @@ export function normalizeRects(input: unknown): Rect[] {
     if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0) continue;
     const x0 = Math.max(0, Math.min(1, x)), y0 = Math.max(0, Math.min(1, y));
     const x1 = Math.max(0, Math.min(1, x + w)), y1 = Math.max(0, Math.min(1, y + h));
-    if (x1 > x0 && y1 > y0) out.push({ x: x0, y: y0, w: x1 - x0, h: y1 - y0 });
+    if (x1 > x0 && y1 > y0) out.push({ x: round4(x0), y: round4(y0), w: round4(x1 - x0), h: round4(y1 - y0) });
   }
   return out;
 }
+
+const round4 = (v: number): number => Math.round(v * 10000) / 10000;
 
 function parseJson(s: string): unknown {
   try {
@@ -47,10 +50,11 @@ export function blockMask(rects: readonly Rect[], cols: number, rows: number, wi
   const mask = new Uint8Array(cols * rows);
   for (const r of rects) {
     for (let by = 0; by < rows; by++) {
-      const cy = Math.min(height, by * 8 + 4) / height;
+      // the centre of the part of the block inside the picture
+      const cy = (by * 8 + Math.min(height, by * 8 + 8)) / 2 / height;
       if (cy < r.y || cy >= r.y + r.h) continue;
       for (let bx = 0; bx < cols; bx++) {
-        const cx = Math.min(width, bx * 8 + 4) / width;
+        const cx = (bx * 8 + Math.min(width, bx * 8 + 8)) / 2 / width;
         if (cx >= r.x && cx < r.x + r.w) mask[by * cols + bx] = 1;
       }
     }
