@@ -194,8 +194,11 @@ export = function (RED: NodeAPI): void {
         }
         badInput = 0;
         if (typeof msg.topic === 'string') topic = msg.topic;
+        // the frame's own time when it is recent (triggers run on the wall clock), else now
         const frame = (msg as { frame?: { receivedAt?: unknown } }).frame;
-        const t = typeof frame?.receivedAt === 'number' && Number.isFinite(frame.receivedAt) ? frame.receivedAt : Date.now();
+        const now = Date.now();
+        const at = frame?.receivedAt;
+        const t = typeof at === 'number' && Number.isFinite(at) && Math.abs(now - at) < 10_000 ? at : now;
         recorder.push(what.frame, t);
         done();
         return;
