@@ -19,6 +19,7 @@ import { replayClip } from '../record/replay';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
 import { ErrorReporter } from './lib/camera-user';
+import { numberField } from './lib/fields';
 
 interface RecordDef extends NodeDef {
   camera?: string | undefined;
@@ -34,12 +35,6 @@ interface RecordNode extends Node {
   recorder: Recorder | null;
   /** the folder clips go to, resolved */
   clipFolder: string;
-}
-
-function num(v: unknown, min: number, max: number, fallback: number): number {
-  if (v === '' || v === null || v === undefined || typeof v === 'boolean') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
 }
 
 const isJpeg = (b: unknown): b is Buffer => Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
@@ -64,7 +59,7 @@ export = function (RED: NodeAPI): void {
     const userDir = (RED.settings as unknown as { userDir?: string }).userDir ?? process.cwd();
     const folderSetting = (def.folder ?? '').trim() || 'clips';
     node.clipFolder = isAbsolute(folderSetting) ? folderSetting : resolve(userDir, folderSetting);
-    const preRoll = num(def.preRoll, 0, 60, 5);
+    const preRoll = numberField(def.preRoll, 0, 60, 5);
     let camera: RtspCameraNode | null = null;
     let user: CameraUser | null = null;
     let cameraStatus: NodeStatus = {};
@@ -93,10 +88,10 @@ export = function (RED: NodeAPI): void {
     const recorder = new Recorder({
       folder: node.clipFolder,
       preRoll,
-      postRoll: num(def.postRoll, 0, 3600, 10),
-      maxLength: num(def.maxLength, 1, 24 * 3600, 120),
-      maxAgeDays: num(def.maxAgeDays, 0, 36500, 7),
-      maxSizeMB: num(def.maxSizeMB, 0, 1e9, 1024),
+      postRoll: numberField(def.postRoll, 0, 3600, 10),
+      maxLength: numberField(def.maxLength, 1, 24 * 3600, 120),
+      maxAgeDays: numberField(def.maxAgeDays, 0, 36500, 7),
+      maxSizeMB: numberField(def.maxSizeMB, 0, 1e9, 1024),
     }, {
       clip: (c: ClipInfo) => {
         lastError = '';

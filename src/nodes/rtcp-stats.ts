@@ -9,6 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser } from './lib/camera-contract';
 import { findCamera, ErrorReporter } from './lib/camera-user';
+import { numberField } from './lib/fields';
 import { statsPayload, type RtcpStatsPayload, type Sample } from './lib/stats-payload';
 
 interface RtcpStatsDef extends NodeDef {
@@ -19,6 +20,8 @@ interface RtcpStatsDef extends NodeDef {
 
 type RtcpStatsNode = Node;
 
+const DEFAULT_INTERVAL_S = 5;
+
 export = function (RED: NodeAPI): void {
   function RtcpStats(this: RtcpStatsNode, def: RtcpStatsDef): void {
     RED.nodes.createNode(this, def);
@@ -28,7 +31,7 @@ export = function (RED: NodeAPI): void {
     const camera = findCamera(RED, node, def.camera);
     if (!camera) return;
     const errors = new ErrorReporter(node, () => camera.topic);
-    const interval = Number(def.interval ?? 5);
+    const interval = numberField(def.interval, 0, 86400, DEFAULT_INTERVAL_S);
     let timer: NodeJS.Timeout | null = null;
 
     const user: CameraUser = {
@@ -49,7 +52,7 @@ export = function (RED: NodeAPI): void {
       return r.payload;
     };
 
-    if (Number.isFinite(interval) && interval > 0) {
+    if (interval > 0) {
       timer = setInterval(() => {
         const msg: NodeMessage = { payload: next(), topic: camera.topic };
         node.send(msg);

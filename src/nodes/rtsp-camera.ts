@@ -300,7 +300,7 @@ export = function (RED: NodeAPI): void {
     },
   });
 
-  registerConnectionTestRoute(RED, portRangeSetting, () => Number(settings.rtspCameraTestTimeout));
+  registerConnectionTestRoute(RED, portRangeSetting, () => settings.rtspCameraTestTimeout);
   registerOnvifRoutes(RED);
   // deploys through the admin API (scripts, imports) hand a URL's credentials to the credential
   // store instead of writing them into flows.json

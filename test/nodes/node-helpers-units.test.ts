@@ -7,6 +7,7 @@ import { parseRtspUrl } from '../../src/rtsp/url';
 import { redactText } from '../../src/rtsp/redact';
 import { cameraOptionsFromFields, parsePortRange } from '../../src/nodes/lib/camera-options';
 import { FrameRateGate } from '../../src/nodes/lib/frame-gate';
+import { flagField, maxFpsField, numberField, snapshotMaxAgeMs } from '../../src/nodes/lib/fields';
 import { statsPayload } from '../../src/nodes/lib/stats-payload';
 import { statusForState } from '../../src/nodes/lib/status';
 import type { CameraStats } from '../../src/nodes/lib/camera-contract';
@@ -53,6 +54,46 @@ describe('splitUrlCredentials', () => {
         'connect rtsp://***@10.0.0.9:554/live failed: ***.', f);
     }
     assert.equal(redactText('rtsp://admin:p@ss@cam/x@y', []), 'rtsp://***@cam/x@y');
+  });
+});
+
+describe('editor fields (lib/fields: the one reader of number and checkbox fields)', () => {
+  test('numberField: numbers and numeric text in range; blank, booleans, junk and out-of-range give the fallback', () => {
+    assert.equal(numberField(2.5, 0, 10, 7), 2.5);
+    assert.equal(numberField('2.5', 0, 10, 7), 2.5);
+    assert.equal(numberField(0, 0, 10, 7), 0);
+    assert.equal(numberField(10, 0, 10, 7), 10);
+    for (const bad of ['', null, undefined, true, false, 'x', '1e999', NaN, Infinity, -0.1, 10.5, '11']) assert.equal(numberField(bad, 0, 10, 7), 7, String(bad));
+    assert.equal(numberField('x', 0, 10, undefined), undefined);
+  });
+  test('flagField: true/"true", false/"false", else the default', () => {
+    assert.equal(flagField(true, false), true);
+    assert.equal(flagField('true', false), true);
+    assert.equal(flagField(false, true), false);
+    assert.equal(flagField('false', true), false);
+    for (const other of [undefined, '', 'yes', 1, null]) {
+      assert.equal(flagField(other, true), true, String(other));
+      assert.equal(flagField(other, false), false, String(other));
+    }
+  });
+  test('maxFps and snapshot age: the same rule in every node that has them', () => {
+    assert.equal(maxFpsField('12.5'), 12.5);
+    for (const all of ['', undefined, 'x', -1, 5000, true]) assert.equal(maxFpsField(all), 0, String(all));
+    assert.equal(snapshotMaxAgeMs('0.5'), 500);
+    assert.equal(snapshotMaxAgeMs(0), 0);
+    for (const dflt of ['', undefined, -1, 4000, 'x']) assert.equal(snapshotMaxAgeMs(dflt), 2000, String(dflt));
+  });
+  test('no node parses a number field by itself', async () => {
+    // the one exception: mjpeg http out's ?fps= answers a bad value with 400, not a default
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = join(__dirname, '..', '..', 'src', 'nodes');
+    const files = [...readdirSync(root).map((f) => join(root, f)), ...readdirSync(join(root, 'lib')).map((f) => join(root, 'lib', f))]
+      .filter((f) => f.endsWith('.ts') && !f.endsWith(join('lib', 'fields.ts')));
+    for (const f of files) {
+      const uses = readFileSync(f, 'utf8').split('\n').filter((l) => /\b(Number|parseInt|parseFloat)\(/.test(l) && !/fps = Number\(raw\)/.test(l) && !/Number\(m\[/.test(l));
+      assert.deepEqual(uses, [], f);
+    }
   });
 });
 

@@ -14,9 +14,11 @@ import { redactText } from '../../rtsp/redact';
 import type { CameraCredentials } from './camera-contract';
 import { cameraOptionsFromFields, parseTransport, type CameraFields } from './camera-options';
 import { splitUrlCredentials } from './url-credentials';
+import { numberField } from './fields';
 import { parseRtspUrl } from '../../rtsp/url';
 
 const MAX_PARALLEL_TESTS = 2;
+const DEFAULT_TEST_TIMEOUT_MS = 10000;
 /** what the editor sends instead of a stored password it never receives */
 const PASSWORD_PLACEHOLDER = '__PWRD__';
 
@@ -120,9 +122,9 @@ function failure(err: unknown): ConnectionTestFailed {
 
 /**
  * Registers POST /rtsp-camera/test (needs the rtsp-camera.write permission). `portRange`: the
- * settings' UDP port range; `testTimeoutMs`: the settings' test timeout (NaN or ≤ 0: 10 s).
+ * settings' UDP port range; `testTimeoutMs`: the settings' test timeout in ms (blank or bad: 10 s).
  */
-export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => string, testTimeoutMs: () => number): void {
+export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => string, testTimeoutMs: () => unknown): void {
   let runningTests = 0;
   RED.httpAdmin.post('/rtsp-camera/test', RED.auth.needsPermission('rtsp-camera.write'), (req: Request, res: Response) => {
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
@@ -166,8 +168,7 @@ export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => strin
       username: username || undefined,
       password: password || undefined,
     };
-    const timeout = testTimeoutMs();
-    testConnection(split.url, options, Number.isFinite(timeout) && timeout > 0 ? timeout : 10000)
+    testConnection(split.url, options, numberField(testTimeoutMs(), 1, Number.MAX_SAFE_INTEGER, DEFAULT_TEST_TIMEOUT_MS))
       .then((result) => {
         if (result.ok) res.json(result);
         else res.json({ ok: false, reason: result.reason, message: redact(result.message) });

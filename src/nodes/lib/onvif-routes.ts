@@ -19,6 +19,7 @@ import { discover, parseHostPort, type DiscoveryHost } from '../../onvif/discove
 import { queryDevice } from '../../onvif/device';
 import { parseDeviceUrl } from '../../onvif/device-url';
 import type { CameraCredentials } from './camera-contract';
+import { numberField } from './fields';
 
 /** what the editor sends instead of a stored password it never receives */
 const PASSWORD_PLACEHOLDER = '__PWRD__';
@@ -54,8 +55,7 @@ export function registerOnvifRoutes(RED: NodeAPI): void {
       res.status(429).json({ ok: false, reason: 'busy', message: 'a search is already running' });
       return;
     }
-    const t = Number(body.timeout);
-    const timeoutMs = Number.isFinite(t) && t >= 0.5 && t <= 10 ? t * 1000 : 3000;
+    const timeoutMs = numberField(body.timeout, 0.5, 10, 3) * 1000;
     discovering = true;
     // `multicast: false`, or the setting rtspCameraDiscoveryInterfaces: [] (settings.js): only the
     // hosts named (Node-RED in a container, where multicast goes nowhere); a list of IPv4
