@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { splitUrlCredentials } from '../../src/nodes/lib/url-credentials';
 import { parseRtspUrl } from '../../src/rtsp/url';
 import { redactText } from '../../src/rtsp/redact';
-import { cameraOptionsFromFields, parsePortRange } from '../../src/nodes/lib/camera-options';
+import { cameraOptionsFromFields } from '../../src/nodes/lib/camera-options';
+import { parsePortRange } from '../../src/rtp/port-range';
 import { FrameRateGate } from '../../src/nodes/lib/frame-gate';
 import { flagField, maxFpsField, numberField, snapshotMaxAgeMs } from '../../src/nodes/lib/fields';
 import { statsPayload } from '../../src/nodes/lib/stats-payload';
@@ -91,7 +92,7 @@ describe('editor fields (lib/fields: the one reader of number and checkbox field
     const files = [...readdirSync(root).map((f) => join(root, f)), ...readdirSync(join(root, 'lib')).map((f) => join(root, 'lib', f))]
       .filter((f) => f.endsWith('.ts') && !f.endsWith(join('lib', 'fields.ts')));
     for (const f of files) {
-      const uses = readFileSync(f, 'utf8').split('\n').filter((l) => /\b(Number|parseInt|parseFloat)\(/.test(l) && !/fps = Number\(raw\)/.test(l) && !/Number\(m\[/.test(l));
+      const uses = readFileSync(f, 'utf8').split('\n').filter((l) => /\b(Number|parseInt|parseFloat)\(/.test(l) && !/fps = Number\(raw\)/.test(l));
       assert.deepEqual(uses, [], f);
     }
   });
@@ -113,6 +114,17 @@ describe('cameraOptionsFromFields', () => {
   test('port ranges: even start, ordered, unprivileged', () => {
     assert.deepEqual(parsePortRange('50000-51999'), [50000, 51999]);
     for (const bad of ['50001-51999', '51999-50000', '80-90', '1-2-3', '']) assert.equal(parsePortRange(bad), null, bad);
+  });
+  test("the editor's UDP ports check takes exactly the ranges the runtime takes", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const html = readFileSync(join(__dirname, '..', '..', 'nodes', 'rtsp-camera.html'), 'utf8');
+    const m = /udpPortRange:\s*\{[\s\S]*?validate:\s*(function\s*\(v\)\s*\{[\s\S]*?\n\s*\})\s*\n\s*\}/.exec(html);
+    assert.ok(m, 'the udpPortRange validate function in nodes/rtsp-camera.html');
+    const validate = new Function(`return (${m[1] as string});`)() as (v: string) => boolean;
+    for (const text of ['50000-51999', '1024-1025', '65534-65535', '50001-51999', '1022-2000', '0-1', '51999-50000', '50000-50000', '50000-65536', ' 6000 - 6001 ', '6000-', 'x']) {
+      assert.equal(validate(text), parsePortRange(text) !== null, text);
+    }
   });
 });
 

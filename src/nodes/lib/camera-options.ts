@@ -5,6 +5,7 @@
  * or imported flows from taking the runtime down.
  */
 import { DEFAULT_UDP_PORT_RANGE } from '../../camera/defaults';
+import { formatPortRange, parsePortRange } from '../../rtp/port-range';
 import { parseDeviceUrl } from '../../onvif/device-url';
 import type { CameraOptions, TransportMode } from '../../camera/types';
 import { flagField, numberField } from './fields';
@@ -36,19 +37,8 @@ export interface CameraFields {
 }
 
 export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast', 'http'];
-/** the transport layer's default range, as the editor and settings.js write it */
-export const DEFAULT_UDP_PORT_RANGE_TEXT = DEFAULT_UDP_PORT_RANGE.join('-');
-
-/** "50000-51999" → [50000, 51999] with an even start (RFC 3550 §11: RTP on even, RTCP on
- * the next odd port) and room for at least one pair; null when malformed. */
-export function parsePortRange(text: string | undefined): [number, number] | null {
-  const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text ?? '');
-  if (!m) return null;
-  const lo = Number(m[1]);
-  const hi = Number(m[2]);
-  if (lo < 1024 || hi > 65535 || lo % 2 !== 0 || hi < lo + 1) return null;
-  return [lo, hi];
-}
+/** the camera layer's default range, as the editor and settings.js write it */
+export const DEFAULT_UDP_PORT_RANGE_TEXT = formatPortRange(DEFAULT_UDP_PORT_RANGE);
 
 export function parseTransport(v: unknown): TransportMode {
   return TRANSPORTS.includes(v as TransportMode) ? (v as TransportMode) : 'tcp';
