@@ -30,6 +30,7 @@ import { EventEmitter } from 'node:events';
 import { CameraError, isTransientHandshakeError } from '../errors';
 import { parseRtspUrl } from '../rtsp/url';
 import { redactText } from '../rtsp/redact';
+import { pickLogin } from '../rtsp/credentials';
 import { DEFAULT_MAX_FRAME } from '../jpeg/depacketizer';
 import { monotonicMs } from '../transport/clock';
 import { Backoff } from './backoff';
@@ -123,11 +124,10 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     super();
     this.opts = options;
     const parsed = parseRtspUrl(url);
-    const username = options.username ?? parsed?.username ?? undefined;
-    const password = options.password ?? parsed?.password ?? undefined;
-    this.secrets = [password, parsed?.password].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    const login = pickLogin(options, parsed);
+    this.secrets = login.secrets;
     this.startUrl = parsed?.clean ?? '';
-    this.source = parsed ? new RtspSource(this.startUrl, options, username, password) : null;
+    this.source = parsed ? new RtspSource(this.startUrl, options, login.username, login.password) : null;
     this.backoff = new Backoff({ minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs });
     this.host = {
       log: (level, msg) => this.log(level, msg),

@@ -21,6 +21,7 @@ import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
 import { installDeployGuard } from './lib/deploy-guard';
 import { redactText } from '../rtsp/redact';
+import { pickLogin } from '../rtsp/credentials';
 import { OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
 import { ConnectionLog } from './lib/connection-log';
 import { DEFAULT_MAX_FRAME_BYTES } from '../camera/defaults';
@@ -69,20 +70,19 @@ export = function (RED: NodeAPI): void {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const node = this;
     const split = splitUrlCredentials(def.url ?? '');
-    const creds: CameraCredentials = { ...(node.credentials ?? {}) };
     if (split.username !== undefined || split.password !== undefined) {
       // a URL with user:pass@ that no deploy cleaned (flows.json written by hand, or a guard
       // that could not be placed): use it clean, never log it, and say how to fix it
-      if (!creds.username && split.username !== undefined) creds.username = split.username;
-      if (!creds.password && split.password !== undefined) creds.password = split.password;
       node.warn('the camera URL holds a user name or password, which flows.json keeps in clear: open this camera node in the editor and deploy, which moves them to the encrypted credential fields');
     }
+    // the credential fields before the URL's userinfo
+    const login = pickLogin(node.credentials, split);
     const cleanUrl = split.url;
-    const redact = (text: string): string => redactText(text, [creds.password, split.password]);
+    const redact = (text: string): string => redactText(text, login.secrets);
     const options: CameraOptions = {
       ...cameraOptionsFromFields(def, portRangeSetting()),
-      username: creds.username || undefined,
-      password: creds.password || undefined,
+      username: login.username,
+      password: login.password,
       logger: (level, message) => {
         if (level === 'error' || level === 'warn') node.debug(redact(message));
         else node.trace(redact(message));
@@ -92,6 +92,8 @@ export = function (RED: NodeAPI): void {
     Object.defineProperty(node, 'topic', { value: def.name || cleanUrl, enumerable: true });
     Object.defineProperty(node, 'cleanUrl', { value: cleanUrl, enumerable: true });
     Object.defineProperty(node, 'onvif', { value: onvifUrlFromField(def.onvif), enumerable: true });
+    // not enumerable: kept out of anything that lists the node's properties
+    Object.defineProperty(node, 'login', { value: login, enumerable: false });
 
     const users = new Map<string, CameraUser>();
     let session: CameraSession | null = null;
