@@ -30,7 +30,8 @@ import { BoundaryFamily } from './multipart';
 import { NO_CACHE, unavailable, type Picture } from './responses';
 import { Snapshots } from './snapshots';
 import { StatusPicture } from './status-picture';
-import { RateGate, Viewer, type ViewerCounters } from './viewer';
+import { Viewer, type ViewerCounters } from './viewer';
+import { RateGate } from '../camera/rate-gate';
 
 export type { ViewerCounters } from './viewer';
 
@@ -253,7 +254,7 @@ export class MjpegViewers {
     // the browser (and any client) learns at once that the stream is open, before a frame
     res.flushHeaders();
     const limits = [this.opts.maxFps, fps].filter((f) => Number.isFinite(f) && f > 0);
-    const v = new Viewer(res, new RateGate(limits.length ? 1000 / Math.min(...limits) : 0), boundary);
+    const v = new Viewer(res, new RateGate(limits.length ? Math.min(...limits) : 0), boundary);
     const onDrain = (): void => {
       v.blocked = false;
       const p = this.down?.picture ?? this.latest;

@@ -15,7 +15,7 @@ import { readDcMap, JpegDcError, type DcMap } from '../jpeg/dc-reader';
 import { MotionDetector, type MotionFrame } from '../motion/detector';
 import { EventTracker, type MotionEvent } from '../motion/events';
 import { normalizeRects } from '../motion/mask';
-import { RateGate } from '../motion/rate-gate';
+import { RateGate } from '../camera/rate-gate';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
 import { ErrorReporter } from './lib/camera-user';
