@@ -32,6 +32,7 @@ import { Snapshots } from './snapshots';
 import { StatusPicture } from './status-picture';
 import { Viewer, type ViewerCounters } from './viewer';
 import { RateGate } from '../camera/rate-gate';
+import { RateWindow } from '../camera/rate-window';
 
 export type { ViewerCounters } from './viewer';
 
@@ -88,8 +89,10 @@ export class MjpegViewers {
   private readonly clock: () => number;
   private readonly maxAge: number;
   private readonly writeTimeout: number;
-  /** arrival times of the frames of the last second, for the status line */
-  private readonly recent: number[] = [];
+  /** frames and bytes in, sampled per frame over the last second, for the status line */
+  private readonly rate = new RateWindow(1000);
+  private framesIn = 0;
+  private bytesIn = 0;
   /** counters of viewers that have left, so totals survive them */
   private gone: ViewerCounters = { framesSent: 0, framesSkippedSlow: 0, framesDroppedBoundary: 0 };
 
@@ -131,10 +134,11 @@ export class MjpegViewers {
     return this.latest !== null;
   }
 
-  /** frames that arrived during the last second */
+  /** frames a second arriving, rounded; 0 when none came during the last second */
   fps(): number {
-    this.trimRecent(this.now());
-    return this.recent.length;
+    const last = this.rate.latest;
+    if (!last || this.now() - last.t >= 1000) return 0;
+    return Math.round(this.rate.rates(last).fps);
   }
 
   /** sums over present and past viewers */
@@ -157,8 +161,7 @@ export class MjpegViewers {
     if (meta.width && meta.height) this.size = { width: meta.width, height: meta.height };
     const p = this.picture(jpeg, t, meta.capturedAt ?? this.clock());
     this.latest = p;
-    this.recent.push(t);
-    this.trimRecent(t);
+    this.rate.add({ t, frames: ++this.framesIn, bytes: (this.bytesIn += jpeg.length) });
     this.snapshots.answerAll(p);
     for (const v of this.viewers) {
       if (!v.gate.admit(t)) continue;
@@ -356,10 +359,6 @@ export class MjpegViewers {
       clearInterval(this.sweepTimer);
       this.sweepTimer = null;
     }
-  }
-
-  private trimRecent(t: number): void {
-    while (this.recent.length > 0 && (this.recent[0] as number) <= t - 1000) this.recent.shift();
   }
 
   private updateDemand(): void {

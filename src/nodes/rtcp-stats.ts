@@ -10,7 +10,7 @@ import type { CameraErrorReason } from '../errors';
 import type { CameraUser } from './lib/camera-contract';
 import { findCamera, ErrorReporter } from './lib/camera-user';
 import { numberField } from './lib/fields';
-import { statsPayload, type RtcpStatsPayload, type Sample } from './lib/stats-payload';
+import { sampleOf, statsPayload, type RtcpStatsPayload, type Sample } from './lib/stats-payload';
 
 interface RtcpStatsDef extends NodeDef {
   camera?: string | undefined;
@@ -43,8 +43,7 @@ export = function (RED: NodeAPI): void {
       cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
     };
     camera.register(user);
-    const first = camera.stats();
-    let prev: Sample = { at: Date.now(), frames: first.framesEmitted, bytes: first.bytesReceived };
+    let prev: Sample = sampleOf(camera.stats(), Date.now());
 
     const next = (): RtcpStatsPayload => {
       const r = statsPayload(camera.stats(), prev, Date.now());

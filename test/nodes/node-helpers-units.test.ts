@@ -165,15 +165,15 @@ describe('statsPayload', () => {
     bytesReceived: 125000, width: 320, height: 240, framesDroppedDownstream: 1,
   };
   test('fps and bitrate over the caller interval, exactly the contract keys (+ downstream drops)', () => {
-    const { payload, sample } = statsPayload(base, { at: 0, frames: 0, bytes: 0 }, 5000);
+    const { payload, sample } = statsPayload(base, { t: 0, frames: 0, bytes: 0 }, 5000);
     assert.deepEqual(Object.keys(payload).sort(), ['bitrateKbps', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs', 'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport']);
     assert.equal(payload.fps, 10);
     assert.equal(payload.bitrateKbps, 200);
     assert.equal(payload.jitterMs, 1.235);
-    assert.deepEqual(sample, { at: 5000, frames: 50, bytes: 125000 });
+    assert.deepEqual(sample, { t: 5000, frames: 50, bytes: 125000 });
   });
   test('counters that restarted (new session) count from zero', () => {
-    const { payload } = statsPayload(base, { at: 0, frames: 500, bytes: 9e9 }, 1000);
+    const { payload } = statsPayload(base, { t: 0, frames: 500, bytes: 9e9 }, 1000);
     assert.equal(payload.fps, 50);
   });
 });
