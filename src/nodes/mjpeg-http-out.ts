@@ -11,8 +11,8 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Request, Response } from 'express';
 import { MjpegViewers } from '../http/mjpeg-viewers';
 import type { CameraErrorReason } from '../errors';
-import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter, OperationalError } from './lib/camera-user';
+import type { CameraUser, SharedFrame } from './lib/camera-contract';
+import { ErrorReporter, findOptionalCamera, isJpeg, OperationalError } from './lib/camera-user';
 import { mountGetRoutes, normalizePath, type RouteApp, type RouteSettings } from './lib/http-route';
 import { PathClaims, type PathClaimant } from './lib/path-claims';
 import { editorOverlap, nodeRouteOverlaps } from './lib/route-overlap';
@@ -43,10 +43,6 @@ interface HttpOutNode extends Node {
 const DEFAULT_MAX_VIEWERS = 10;
 const DEFAULT_SNAPSHOT_TIMEOUT_MS = 10000;
 
-function isJpeg(b: unknown): b is Buffer {
-  return Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
-}
-
 export = function (RED: NodeAPI): void {
   const settings = RED.settings as unknown as HttpOutSettings;
   /** path → the node serving it, across this runtime */
@@ -73,16 +69,8 @@ export = function (RED: NodeAPI): void {
       node.error('Node-RED serves no HTTP nodes here (httpNodeRoot is false in settings.js)');
       return;
     }
-    let camera: RtspCameraNode | null = null;
-    // "_ADD_" is the editor's "none" entry of a config-node list
-    if (def.camera && def.camera !== '_ADD_') {
-      camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
-      if (!camera || typeof camera.register !== 'function') {
-        node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
-        node.error('the rtsp-camera of this node is missing (or disabled)');
-        return;
-      }
-    }
+    const camera = findOptionalCamera(RED, node, def.camera);
+    if (camera === undefined) return;
 
     const snapshotTimeout = numberField(settings.mjpegHttpOutSnapshotTimeout, 1, 600000, DEFAULT_SNAPSHOT_TIMEOUT_MS);
     const maxAgeMs = snapshotMaxAgeMs(def.maxAge);

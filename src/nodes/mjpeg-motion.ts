@@ -18,7 +18,7 @@ import { normalizeRects } from '../motion/mask';
 import { RateGate } from '../camera/rate-gate';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter } from './lib/camera-user';
+import { ErrorReporter, findOptionalCamera, isJpeg } from './lib/camera-user';
 import { flagField, numberField } from './lib/fields';
 
 interface MotionDef extends NodeDef {
@@ -39,8 +39,6 @@ interface MotionNode extends Node {
 }
 
 const DEFAULTS = { rate: 5, threshold: 12, minArea: 0.005, gap: 5 };
-
-const isJpeg = (b: unknown): b is Buffer => Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
 
 /** msg.payload of every output: the contract's four fields */
 const payloadOf = (f: MotionFrame): { motion: boolean; score: number; area: number; boxes: MotionFrame['boxes'] } =>
@@ -187,15 +185,11 @@ export = function (RED: NodeAPI): void {
       showFrame(f);
     };
 
-    if (def.camera && def.camera !== '_ADD_') {
-      camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
-      if (!camera || typeof camera.register !== 'function') {
-        node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
-        node.error('the rtsp-camera of this node is missing (or disabled)');
-        camera = null;
-        return;
-      }
-      const cam = camera;
+    const chosen = findOptionalCamera(RED, node, def.camera);
+    if (chosen === undefined) return;
+    if (chosen) {
+      camera = chosen;
+      const cam = chosen;
       topic = cam.topic;
       const errors = new ErrorReporter(node, () => cam.topic);
       user = {

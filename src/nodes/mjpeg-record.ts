@@ -18,7 +18,7 @@ import { CLIP_NAME, listClips } from '../record/retention';
 import { replayClip } from '../record/replay';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter } from './lib/camera-user';
+import { ErrorReporter, findOptionalCamera, isJpeg } from './lib/camera-user';
 import { numberField } from './lib/fields';
 
 interface RecordDef extends NodeDef {
@@ -36,8 +36,6 @@ interface RecordNode extends Node {
   /** the folder clips go to, resolved */
   clipFolder: string;
 }
-
-const isJpeg = (b: unknown): b is Buffer => Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
 
 /** what a message asks for: a frame, a trigger, a command, or nothing */
 function classify(msg: NodeMessage): { frame: Buffer } | { trigger: boolean } | { command: 'replay' | 'list' | 'stop replay' } | null {
@@ -149,33 +147,28 @@ export = function (RED: NodeAPI): void {
       }
     };
 
-    if (def.camera && def.camera !== '_ADD_') {
-      camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
-      if (!camera || typeof camera.register !== 'function') {
-        node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
-        node.error('the rtsp-camera of this node is missing (or disabled)');
-        camera = null;
-      } else {
-        const cam = camera;
-        topic = cam.topic;
-        const errors = new ErrorReporter(node, () => cam.topic);
-        user = {
-          id: node.id,
-          cameraStatus: (s: NodeStatus) => {
-            cameraStatus = s;
-            showStatus();
-          },
-          cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-          cameraFrame: (frame: SharedFrame) => {
-            if (closed) return;
-            errors.reset();
-            recorder.push(frame.take(), frame.info.receivedAt);
-          },
-        };
-        cam.register(user);
-        // the pre-roll needs frames all the time, also from a camera that connects on demand
-        cam.setDemand(user, true);
-      }
+    const chosen = findOptionalCamera(RED, node, def.camera);
+    if (chosen) {
+      camera = chosen;
+      const cam = chosen;
+      topic = cam.topic;
+      const errors = new ErrorReporter(node, () => cam.topic);
+      user = {
+        id: node.id,
+        cameraStatus: (s: NodeStatus) => {
+          cameraStatus = s;
+          showStatus();
+        },
+        cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
+        cameraFrame: (frame: SharedFrame) => {
+          if (closed) return;
+          errors.reset();
+          recorder.push(frame.take(), frame.info.receivedAt);
+        },
+      };
+      cam.register(user);
+      // the pre-roll needs frames all the time, also from a camera that connects on demand
+      cam.setDemand(user, true);
     }
     showStatus();
 
