@@ -310,12 +310,14 @@ export class MultipartReader {
     const lf = b.indexOf(LF, pos);
     const end = lf < 0 ? b.length : lf + 1;
     if (this.lineLen + (end - pos) > this.maxHeader) {
-      // a header block this long is not one: drop the part, look for the next delimiter
+      // a header block this long is not one: drop the part and look for the next delimiter
+      // from where the cap was reached (the next part may begin on this very line)
+      const fit = Math.max(0, this.maxHeader - this.lineLen);
       this.stats.corrupt++;
-      this.stats.droppedBytes += this.lineLen + (end - pos);
+      this.stats.droppedBytes += this.lineLen + fit;
       this.lineLen = 0;
       this.state = S.Seek;
-      return end;
+      return pos + fit;
     }
     b.copy(this.line, this.lineLen, pos, end);
     this.lineLen += end - pos;
@@ -433,7 +435,9 @@ export class MultipartReader {
         return b.length;
       }
       this.body.add(b.subarray(pos));
-      if (this.body.length > this.maxFrame) {
+      // the last bytes may yet turn out to be the start of the delimiter: drop only when the
+      // part is past the cap whatever follows
+      if (this.body.length > this.maxFrame + pat.length - 1) {
         // past the cap: drop what is held, skip the rest of the part
         this.stats.oversized++;
         this.stats.droppedBytes += this.body.length;
@@ -504,6 +508,13 @@ export class MultipartReader {
   }
 
   private emit(start: number, end: number): void {
+    if (end - start > this.maxFrame) {
+      // only a part read to its end by the last read or end() gets here past the cap
+      this.stats.oversized++;
+      this.stats.droppedBytes += this.body.length;
+      this.body.clear();
+      return;
+    }
     const jpeg = this.body.copy(start, end);
     this.body.clear();
     this.stats.frames++;

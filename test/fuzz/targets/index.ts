@@ -10,11 +10,13 @@ import { digestAuthTarget } from './digest-auth';
 import { rtspUrlTarget } from './rtsp-url';
 import { transportHeaderTarget } from './transport-header';
 import { httpHeadTarget } from './http-head';
+import { mjpegMultipartTarget } from './mjpeg-multipart';
 
 export function allTargets(): FuzzTarget[] {
   return [
     rtpHeaderTarget(), rtpSequencerTarget(), jpegDepacketizerTarget(), rtcpCompoundTarget(), sdpTracksTarget(),
     rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(),
+    mjpegMultipartTarget(),
   ];
 }
 
