@@ -4,7 +4,7 @@
  */
 import { startDemoCamera, type DemoCameraOptions } from './demo-camera';
 
-const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio]   (password: env RTSP_PASSWORD)';
+const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--http-port 8081]   (password: env RTSP_PASSWORD)';
 
 /** Parse the demo-camera arguments; throws an Error with a usage hint on bad input. */
 export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoCameraOptions {
@@ -29,6 +29,7 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       case 'fps': o.fps = num('fps', value(), 1, 120); break;
       case 'username': o.username = value() ?? ''; break;
       case 'audio': o.audio = true; break;
+      case 'http-port': o.httpPort = num('http-port', value(), 0, 65535); break;
       case 'auth': {
         const v = value();
         if (v !== 'none' && v !== 'basic' && v !== 'digest') throw new Error(`--auth must be none, basic or digest\n${USAGE}`);
@@ -73,6 +74,7 @@ export async function runDemoCameraCli(argv: string[]): Promise<void> {
     process.on('SIGTERM', stop);
   });
   process.stdout.write(`demo camera: ${cam.url}${opts.auth && opts.auth !== 'none' ? ` (auth ${opts.auth})` : ''}\n`);
+  if (cam.httpUrl) process.stdout.write(`demo camera over HTTP: ${cam.httpUrl}/stream (MJPEG) and ${cam.httpUrl}/capture (snapshot)\n`);
   await stopped;
   await cam.close();
   process.stdout.write('demo camera stopped\n');

@@ -73,6 +73,8 @@ export interface DemoCameraOptions {
   audio?: boolean;
   /** PLAY fails with 455 unless the audio track was set up too */
   requireAudioSetup?: boolean;
+  /** also serve HTTP (demo-http.ts: /stream MJPEG, /capture JPEG) on this port; 0 = ephemeral */
+  httpPort?: number;
 }
 
 export interface DemoCameraStats {
@@ -101,6 +103,8 @@ export interface DemoCameraStats {
 
 export interface DemoCamera {
   readonly url: string;
+  /** `http://host:port` of the HTTP side when `httpPort` was given (`/stream`, `/capture`) */
+  readonly httpUrl?: string;
   readonly port: number;
   readonly stats: DemoCameraStats;
   /** replaces the whole fault set ({} clears all) */
@@ -111,5 +115,23 @@ export interface DemoCamera {
 export async function startDemoCamera(opts: DemoCameraOptions = {}): Promise<DemoCamera> {
   const cam = new DemoCameraServer(opts);
   await cam.start(opts.port ?? 0);
-  return cam;
+  if (opts.httpPort === undefined) return cam;
+  // the HTTP side loads only when asked for
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startDemoHttp } = require('./demo-http') as typeof import('./demo-http');
+  let web: Awaited<ReturnType<typeof startDemoHttp>>;
+  try {
+    web = await startDemoHttp({ ...opts, port: opts.httpPort });
+  } catch (e) {
+    await cam.close();
+    throw e;
+  }
+  return {
+    get url() { return cam.url; },
+    get port() { return cam.port; },
+    get stats() { return cam.stats; },
+    httpUrl: web.baseUrl,
+    setFaults: (f) => cam.setFaults(f),
+    close: async () => { await Promise.all([cam.close(), web.close()]); },
+  };
 }
