@@ -125,10 +125,11 @@ export class HttpAttempt {
     if (this.done) { r.conn.close(); throw new CameraError('closed', 'closed'); }
     if (!pic.ok) { r.conn.close(); throw pic.err; }
     this.client.release(r.conn, r.url);
-    this.announce();
-    this.onFrame(pic.jpeg, null);
+    // the poller exists before the first frame goes out: a listener may close the attempt from there
     this.poller = new SnapshotPoller(this.media, this.client, () => { this.snapshotDrops++; }, started);
     this.poller.start();
+    this.announce();
+    this.onFrame(pic.jpeg, null);
   }
 
   /** The last reason a snapshot poll failed (for a stall's message), or null. */
