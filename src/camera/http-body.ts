@@ -19,7 +19,7 @@ export class BodyTap {
   private sink: BodySink | null = null;
   private waiter: (() => void) | null = null;
 
-  constructor(r: HttpGetResult, private readonly countBytes: (n: number) => void) {
+  constructor(private readonly r: HttpGetResult, private readonly countBytes: (n: number) => void) {
     r.conn.body({
       onData: (d) => {
         this.countBytes(d.length);
@@ -62,9 +62,13 @@ export class BodyTap {
     });
   }
 
-  /** From now on the body goes to `sink`, starting with what is held. */
-  pipe(sink: BodySink): void {
+  /**
+   * From now on the body goes to `sink`, starting with what is held. `copies`: the sink copies
+   * whatever it keeps before onData returns, so the connection may reuse one read buffer.
+   */
+  pipe(sink: BodySink, copies = false): void {
     this.sink = sink;
+    if (copies) this.r.conn.reuseReadBuffer();
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;

@@ -21,6 +21,8 @@ export class MjpegStreamReceiver {
     this.reader = new MultipartReader({
       boundary,
       maxFrameBytes: media.opts.maxFrameBytes,
+      // the connection reuses one read buffer for a stream (no allocation per read)
+      reusedChunks: true,
       onFrame: (jpeg, part) => media.frame(jpeg, part.timestampMs),
     });
   }
@@ -66,7 +68,7 @@ export class MjpegStreamReceiver {
           ? new CameraError('connection lost', `${url}: the connection was lost in the middle of a picture`)
           : err);
       },
-    });
+    }, true);
   }
 
   /** Ends the reader; true when a picture was cut short (a last complete one is still handed out). */

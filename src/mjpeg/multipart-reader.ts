@@ -17,11 +17,15 @@
  *   is trusted then, whether the length was too short or ran into the next part;
  * - parts larger than `maxFrameBytes`: dropped and counted, holding no more than the cap.
  *
- * Every frame handed out is one complete JPEG (SOI … EOI) in its own exact-size Buffer; its
- * bytes are copied once, from the read buffers into that Buffer (pieces.ts). Memory besides
- * the frame being assembled is bounded by the header cap and a look-behind of the delimiter's
- * length. Never throws on input.
+ * Every frame handed out is one complete JPEG (SOI … EOI) in its own exact-size Buffer. A part
+ * with a Content-Length is copied straight from the reads into a Buffer of that size, the
+ * frame itself: one allocation, one copy. A part without one is held as subarrays of the
+ * reads (pieces.ts) and copied once into the frame when its delimiter arrives; a caller that
+ * rewrites its read buffer (`reusedChunks`) has those pieces copied as they arrive instead,
+ * so such parts cost two copies there. Memory besides the frame being assembled is bounded by
+ * the header cap and a look-behind of the delimiter's length. Never throws on input.
  */
+import { jpegBounds } from './jpeg-frame';
 import { boundaryToken } from './media-type';
 import { Pieces } from './pieces';
 
@@ -37,6 +41,8 @@ export interface MultipartReaderOptions {
   maxFrameBytes?: number;
   /** largest part header block (default 8 KiB); a larger one is garbage */
   maxHeaderBytes?: number;
+  /** the caller rewrites a chunk once push() returned: whatever is kept is copied first */
+  reusedChunks?: boolean;
   onFrame(jpeg: Buffer, part: PartInfo): void;
 }
 
@@ -102,6 +108,10 @@ export class MultipartReader {
   private partIsImage = true;
   private partLength: number | null = null;
   private partTimestamp: number | null = null;
+  /** a part with a Content-Length: its frame, filled as the bytes arrive */
+  private frame: Buffer | null = null;
+  private filled = 0;
+  private readonly reused: boolean;
   private readonly queue: Buffer[] = [];
   private requeue: Buffer[] | null = null;
   private draining = false;
@@ -110,6 +120,7 @@ export class MultipartReader {
     this.maxFrame = Math.max(4, o.maxFrameBytes ?? DEFAULT_MAX_FRAME);
     this.maxHeader = Math.max(64, o.maxHeaderBytes ?? 8192);
     this.onFrame = o.onFrame;
+    this.reused = o.reusedChunks === true;
     this.expected = boundaryToken(o.boundary ?? undefined);
     this.line = Buffer.alloc(Math.max(LEARN_LINE, this.maxHeader));
   }
@@ -121,7 +132,7 @@ export class MultipartReader {
 
   /** Bytes held for the part being read (for diagnostics and memory checks). */
   get pendingBytes(): number {
-    return this.body.length;
+    return this.body.length + (this.frame ? this.filled : 0);
   }
 
   /** Whether a dropped part is being skipped (oversized without a delimiter in sight). */
@@ -131,8 +142,12 @@ export class MultipartReader {
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    if (this.draining) {
+      // pushed from inside onFrame: read after the current chunk, so kept until then
+      this.queue.push(this.reused ? Buffer.from(chunk) : chunk);
+      return;
+    }
     this.queue.push(chunk);
-    if (this.draining) return;
     this.draining = true;
     try {
       while (this.queue.length > 0) this.run(this.queue.shift()!);
@@ -148,10 +163,11 @@ export class MultipartReader {
   end(): void {
     if (this.state === S.BodyScan) {
       if (!this.emitScanned(this.body.length)) this.stats.truncated++;
-    } else if (this.state === S.BodyLength && this.body.length > 0) {
+    } else if (this.state === S.BodyLength && this.filled > 0) {
       this.stats.truncated++;
-      this.stats.droppedBytes += this.body.length;
+      this.stats.droppedBytes += this.filled;
     }
+    this.frame = null;
     this.body.clear();
     this.state = S.End;
   }
@@ -345,21 +361,41 @@ export class MultipartReader {
 
   /** Content-Length, Content-Type and X-Timestamp of the header block in `line[0, upTo)`. */
   private parseHeaders(upTo: number): void {
-    const text = this.line.toString('latin1', 0, upTo);
-    for (const raw of text.split('\n')) {
-      const colon = raw.indexOf(':');
-      if (colon <= 0) continue;
-      const name = raw.slice(0, colon).trim().toLowerCase();
-      const value = raw.slice(colon + 1).trim();
-      if (name === 'content-length') {
-        if (/^\d{1,15}$/.test(value)) this.partLength = Number(value);
-      } else if (name === 'content-type') {
-        const essence = value.split(';')[0]!.trim().toLowerCase();
-        this.partIsImage = essence === '' || essence.startsWith('image/') || essence === 'application/octet-stream';
-      } else if (name === 'x-timestamp') {
-        const t = Number(value);
-        if (/^\d{1,12}(\.\d{1,9})?$/.test(value) && Number.isFinite(t)) this.partTimestamp = t * 1000;
+    // byte by byte, no strings: this runs once per frame
+    const l = this.line;
+    let i = 0;
+    while (i < upTo) {
+      let eol = l.indexOf(LF, i);
+      if (eol < 0 || eol > upTo) eol = upTo;
+      let colon = i;
+      while (colon < eol && l[colon] !== 0x3a) colon++;
+      if (colon < eol) {
+        let ns = i;
+        let ne = colon;
+        while (ns < ne && isPad(l[ns]!)) ns++;
+        while (ne > ns && isPad(l[ne - 1]!)) ne--;
+        let vs = colon + 1;
+        let ve = eol;
+        while (vs < ve && isPad(l[vs]!)) vs++;
+        while (ve > vs && isPad(l[ve - 1]!)) ve--;
+        if (nameIs(l, ns, ne, CONTENT_LENGTH)) {
+          const n = decimal(l, vs, ve, 15);
+          if (n !== null) this.partLength = n;
+        } else if (nameIs(l, ns, ne, CONTENT_TYPE)) {
+          let es = ve;
+          for (let k = vs; k < ve; k++) if (l[k] === 0x3b) { es = k; break; }
+          while (es > vs && isPad(l[es - 1]!)) es--;
+          this.partIsImage = es === vs || startsWithCi(l, vs, es, IMAGE_SLASH) || (es - vs === OCTET_STREAM.length && startsWithCi(l, vs, es, OCTET_STREAM));
+        } else if (nameIs(l, ns, ne, X_TIMESTAMP)) {
+          // seconds[.fraction] of a capture clock (ESP32, mjpg-streamer: %d.%06d)
+          let dot = ve;
+          for (let k = vs; k < ve; k++) if (l[k] === 0x2e) { dot = k; break; }
+          const sec = decimal(l, vs, dot, 12);
+          const frac = dot < ve ? decimal(l, dot + 1, ve, 9) : 0;
+          if (sec !== null && frac !== null) this.partTimestamp = sec * 1000 + (dot < ve ? (frac * 1000) / 10 ** (ve - dot - 1) : 0);
+        }
       }
+      i = eol + 1;
     }
     this.lineLen = 0;
   }
@@ -374,6 +410,9 @@ export class MultipartReader {
     if (n !== null && n > 0 && n <= this.maxFrame) {
       this.state = S.BodyLength;
       this.need = n;
+      // pictures are copied into their frame as they arrive; other parts are only counted
+      this.frame = this.partIsImage ? Buffer.allocUnsafeSlow(n) : null;
+      this.filled = 0;
     } else if (n === 0) {
       if (this.partIsImage) this.stats.corrupt++;
       else this.stats.ignored++;
@@ -388,23 +427,30 @@ export class MultipartReader {
 
   private bodyLength(b: Buffer, pos: number): number {
     const take = Math.min(this.need, b.length - pos);
-    this.body.add(b.subarray(pos, pos + take));
+    if (this.frame) b.copy(this.frame, this.filled, pos, pos + take);
+    this.filled += take;
     this.need -= take;
     if (this.need > 0) return b.length;
     const end = pos + take;
-    if (!this.partIsImage) {
+    const frame = this.frame;
+    this.frame = null;
+    if (!frame) {
       this.stats.ignored++;
-      this.stats.droppedBytes += this.body.length;
-      this.body.clear();
+      this.stats.droppedBytes += this.filled;
       this.state = S.Seek;
       return end;
     }
-    const bounds = this.boundsOf(0, this.body.length);
-    if (bounds && bounds.trusted) {
-      this.emit(bounds.start, bounds.end);
-      this.state = S.Seek;
+    this.state = S.Seek;
+    const exact = jpegBounds(frame);
+    if (exact) {
+      // the Content-Length was right: the Buffer the bytes went into is the frame (only padding
+      // inside the length costs another, exact-size copy)
+      this.stats.frames++;
+      this.onFrame(exact.start === 0 && exact.end === frame.length ? frame : ownCopy(frame, exact.start, exact.end), { timestampMs: this.partTimestamp });
       return end;
     }
+    this.body.clear();
+    this.body.add(frame);
     // The Content-Length was wrong. Too long: the next delimiter is inside what was read;
     // the picture ends before it and the rest goes through the reader again.
     const d = this.body.indexOf(this.delimLf!, 0);
@@ -434,7 +480,7 @@ export class MultipartReader {
         this.stats.droppedBytes += b.length - pos;
         return b.length;
       }
-      this.body.add(b.subarray(pos));
+      this.keep(b.subarray(pos));
       // the last bytes may yet turn out to be the start of the delimiter: drop only when the
       // part is past the cap whatever follows
       if (this.body.length > this.maxFrame + pat.length - 1) {
@@ -450,7 +496,7 @@ export class MultipartReader {
     if (skipping) {
       this.stats.droppedBytes += at - pos;
     } else {
-      this.body.add(b.subarray(pos, at));
+      this.keep(b.subarray(pos, at));
       // the LF (and perhaps more) of the delimiter arrived at the end of the previous read
       if (inTail > 0) this.body.truncate(this.body.length - inTail);
       if (this.body.length > this.maxFrame) {
@@ -470,6 +516,11 @@ export class MultipartReader {
       return at;
     }
     return at + 1;
+  }
+
+  /** Holds part of a read for the part being scanned (a copy when the reads are rewritten). */
+  private keep(sub: Buffer): void {
+    if (sub.length > 0) this.body.add(this.reused ? Buffer.from(sub) : sub);
   }
 
   /**
@@ -520,6 +571,48 @@ export class MultipartReader {
     this.stats.frames++;
     this.onFrame(jpeg, { timestampMs: this.partTimestamp });
   }
+}
+
+const CONTENT_LENGTH = Buffer.from('content-length');
+const CONTENT_TYPE = Buffer.from('content-type');
+const X_TIMESTAMP = Buffer.from('x-timestamp');
+const IMAGE_SLASH = Buffer.from('image/');
+const OCTET_STREAM = Buffer.from('application/octet-stream');
+
+/** ASCII lower-case of a byte. */
+function lower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+/** Whether `b[s, e)` starts with `lc` (lower-case ASCII), case-insensitively. */
+function startsWithCi(b: Uint8Array, s: number, e: number, lc: Uint8Array): boolean {
+  if (e - s < lc.length) return false;
+  for (let k = 0; k < lc.length; k++) if (lower(b[s + k]!) !== lc[k]) return false;
+  return true;
+}
+
+/** Whether `b[s, e)` is the header name `lc`, case-insensitively (RFC 9110 §5.1). */
+function nameIs(b: Uint8Array, s: number, e: number, lc: Uint8Array): boolean {
+  return e - s === lc.length && startsWithCi(b, s, e, lc);
+}
+
+/** `b[s, e)` as a decimal number of 1..maxDigits digits, or null. */
+function decimal(b: Uint8Array, s: number, e: number, maxDigits: number): number | null {
+  if (e <= s || e - s > maxDigits) return null;
+  let n = 0;
+  for (let k = s; k < e; k++) {
+    const d = b[k]! - 0x30;
+    if (d < 0 || d > 9) return null;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** `b[start, end)` in a Buffer of its own (Buffer.from would slice the shared pool for small sizes). */
+function ownCopy(b: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(end - start);
+  b.copy(out, 0, start, end);
+  return out;
 }
 
 function isPad(c: number): boolean {

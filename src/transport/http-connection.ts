@@ -7,7 +7,9 @@
  *
  * Body bytes go to the sink as they arrive, as subarrays of the read buffers: over plain TCP
  * reads land in a ReadSlab (never rewritten, so a multipart reader may hold them until its
- * frame is complete), over TLS Node gives a fresh Buffer per read. Over TLS the certificate
+ * frame is complete), over TLS Node gives a fresh Buffer per read. A sink that copies what it
+ * keeps before returning may ask for one reused read buffer instead (reuseReadBuffer()): no
+ * allocation per read at all, for a stream that runs for hours. Over TLS the certificate
  * rules are those of rtsps (connect-socket.ts).
  */
 import * as net from 'node:net';
@@ -44,6 +46,12 @@ export interface BodySink {
 
 type Phase = 'idle' | 'head' | 'body' | 'closed';
 
+/** Where plain-TCP reads go: the slab, or one buffer rewritten by every read once set. */
+interface ReadTarget { fixed: Buffer | null }
+
+/** size of the reused read buffer (one socket read at most) */
+const FIXED_READ_BYTES = 64 * 1024;
+
 const NO_SINK: BodySink = { onData: () => undefined, onEnd: () => undefined, onError: () => undefined };
 
 export class HttpConnection {
@@ -67,7 +75,7 @@ export class HttpConnection {
   requests = 0;
   readonly where: string;
 
-  private constructor(private readonly socket: net.Socket, where: string, attach: (deliver: (chunk: Buffer) => void) => void) {
+  private constructor(private readonly socket: net.Socket, where: string, attach: (deliver: (chunk: Buffer) => void) => void, private readonly reads: ReadTarget | null) {
     this.where = where;
     attach((chunk) => this.onRead(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -83,6 +91,7 @@ export class HttpConnection {
       let socket: net.Socket;
       let settled = false;
       let deliver: ((chunk: Buffer) => void) | null = null;
+      const reads: ReadTarget | null = o.secure ? null : { fixed: null };
       const early: Buffer[] = [];
       const onChunk = (chunk: Buffer): void => { if (deliver) deliver(chunk); else early.push(chunk); };
       const done = (err: CameraError | null): void => {
@@ -97,7 +106,7 @@ export class HttpConnection {
           return;
         }
         socket.setNoDelay(true);
-        resolve(new HttpConnection(socket, where, (d) => { deliver = d; for (const c of early.splice(0)) d(c); }));
+        resolve(new HttpConnection(socket, where, (d) => { deliver = d; for (const c of early.splice(0)) d(c); }, reads));
       };
       const timer = setTimeout(() => done(new CameraError('timeout', `no connection to ${where} within ${o.timeoutMs} ms`)), o.timeoutMs);
       if (o.secure) {
@@ -109,8 +118,11 @@ export class HttpConnection {
           host: o.host,
           port: o.port,
           onread: {
-            buffer: () => slab.next(),
-            callback: (n: number, region: Uint8Array): boolean => { onChunk(slab.filled(region as Buffer, n)); return true; },
+            buffer: () => reads!.fixed ?? slab.next(),
+            callback: (n: number, region: Uint8Array): boolean => {
+              onChunk(region === reads!.fixed ? (region as Buffer).subarray(0, n) : slab.filled(region as Buffer, n));
+              return true;
+            },
           },
         });
         socket.once('connect', () => done(null));
@@ -169,6 +181,14 @@ export class HttpConnection {
       this.sink = NO_SINK;
       sink.onError(err);
     }
+  }
+
+  /**
+   * From the next read on, plain-TCP reads go into one buffer that every read rewrites: the
+   * sink must copy what it keeps before onData returns. For the rest of this connection.
+   */
+  reuseReadBuffer(): void {
+    if (this.reads && this.reads.fixed === null) this.reads.fixed = Buffer.allocUnsafeSlow(FIXED_READ_BYTES);
   }
 
   /** Reads and drops the body (a 401 or a redirect before the next request), at most `limit` bytes. */

@@ -48,7 +48,7 @@ describe('ESP32-CAM CameraWebServer (emulated)', () => {
     assert.equal(st.transport, 'http-mjpeg');
     assert.deepEqual([st.width, st.height, st.ssrc, st.packetsReceived, st.jitterMs, st.senderReport], [320, 240, null, null, null, null]);
     // msg.frame.rtpTimestamp is the part's X-Timestamp on the 90 kHz scale
-    r.frames.slice(0, 20).forEach((f, i) => assert.equal(f.rtpTimestamp, Math.round(esp.timestamps[i]! * 90) % 2 ** 32, `frame ${i}`));
+    r.frames.slice(0, 20).forEach((f, i) => assert.ok(Math.abs(f.rtpTimestamp - Math.round(esp.timestamps[i]! * 90) % 2 ** 32) <= 1, `frame ${i}`));
   });
 
   test('one stream client at a time: a second one waits (timeout, retries) and gets the stream when the first leaves', async (t) => {

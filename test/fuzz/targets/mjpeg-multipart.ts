@@ -8,7 +8,8 @@
  *
  * Invariants: push() and end() never throw; every frame is one SOI … EOI picture in its own
  * exact-size Buffer no larger than the cap; the bytes held never exceed the cap plus one
- * read; the frames do not depend on how the body was split into reads.
+ * read; the frames do not depend on how the body was split into reads, nor on whether each
+ * read buffer is overwritten as soon as push() returned (`reusedChunks`).
  */
 import assert from 'node:assert/strict';
 import { MultipartReader } from '../../../src/mjpeg/multipart-reader';
@@ -56,14 +57,14 @@ const TIGHT = { maxFrameBytes: 120, maxHeaderBytes: 96 };
 
 interface Run { frames: string[]; peak: number }
 
-function check(input: Buffer, sizes: readonly number[], tight: boolean): Run {
+function check(input: Buffer, sizes: readonly number[], tight: boolean, reuse = false): Run {
   const mode = input.length > 0 ? input[0]! % 3 : 0;
   const body = input.subarray(1);
   const limits = tight ? TIGHT : {};
   const cap = tight ? TIGHT.maxFrameBytes : 16 * 1024 * 1024;
   const frames: string[] = [];
   const reader = new MultipartReader({
-    boundary: mode === 2 ? null : BOUNDARY, ...limits,
+    boundary: mode === 2 ? null : BOUNDARY, ...limits, reusedChunks: reuse,
     onFrame(jpeg) {
       assert.ok(jpeg.length >= 4 && jpeg.length <= cap, `frame of ${jpeg.length} bytes (cap ${cap})`);
       assert.ok(jpeg[0] === 0xff && jpeg[1] === 0xd8 && jpeg[jpeg.length - 2] === 0xff && jpeg[jpeg.length - 1] === 0xd9, 'frame is not SOI … EOI');
@@ -74,7 +75,9 @@ function check(input: Buffer, sizes: readonly number[], tight: boolean): Run {
   let peak = 0;
   let maxRead = 0;
   const decoder = mode === 1 ? new ChunkedDecoder((d) => { reader.push(d); }) : null;
-  for (const read of chunked(body, sizes)) {
+  for (const slice of chunked(body, sizes)) {
+    // a reader told the reads are reused gets a buffer that is scribbled over after push()
+    const read = reuse ? Buffer.from(slice) : slice;
     maxRead = Math.max(maxRead, read.length);
     if (decoder) {
       const r = decoder.push(read);
@@ -83,6 +86,7 @@ function check(input: Buffer, sizes: readonly number[], tight: boolean): Run {
     } else {
       reader.push(read);
     }
+    if (reuse) read.fill(0xee);
     peak = Math.max(peak, reader.pendingBytes);
     assert.ok(reader.pendingBytes <= cap + maxRead + 256, `${reader.pendingBytes} bytes held (cap ${cap}, read ${maxRead})`);
   }
@@ -90,11 +94,11 @@ function check(input: Buffer, sizes: readonly number[], tight: boolean): Run {
   return { frames, peak };
 }
 
-/** Whole, byte by byte and in 7-byte reads, both limit sets: the same frames every time. */
+/** Whole, byte by byte and in 7-byte reads, both limit sets, reads kept or reused: the same frames every time. */
 export function replayMultipart(input: Buffer): void {
   for (const tight of [false, true]) {
-    const runs = [[input.length || 1], [1], [7]].map((s) => check(input, s, tight).frames);
-    for (const r of runs.slice(1)) assert.deepEqual(r, runs[0], `frames depend on the read sizes (tight=${tight})`);
+    const runs = [[input.length || 1], [1], [7]].flatMap((s) => [check(input, s, tight).frames, check(input, s, tight, true).frames]);
+    for (const r of runs.slice(1)) assert.deepEqual(r, runs[0], `frames depend on the read sizes or on reused reads (tight=${tight})`);
   }
 }
 
@@ -110,9 +114,9 @@ export function mjpegMultipartTarget(): FuzzTarget {
           input = mutate(rng, rng.pick(SEEDS), { maxLength: 4096, dictionary: DICT, other: rng.pick(SEEDS) });
           const tight = rng.chance(1, 3);
           const sizes = Array.from({ length: 1 + rng.int(3) }, () => 1 + rng.int(rng.chance(1, 2) ? 9 : 700));
-          const a = check(input, sizes, tight);
+          const a = check(input, sizes, tight, rng.chance(1, 2));
           const b = check(input, [input.length || 1], tight);
-          assert.deepEqual(a.frames, b.frames, 'frames depend on the read sizes');
+          assert.deepEqual(a.frames, b.frames, 'frames depend on the read sizes or on reused reads');
           frames += a.frames.length;
         },
         reproducer: () => input,
