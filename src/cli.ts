@@ -18,6 +18,8 @@ export const USAGE = `usage:
   rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast|http] [--username U] [--timeout S]
   rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
   rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--http-port 8081]
+  rtsp-mjpeg discover [--timeout S] [--host H[:PORT]]... [--no-multicast] [--json]
+  rtsp-mjpeg onvif <device-service URL | host[:port]> [--username U] [--timeout S] [--json]
 <url>: rtsp:// or rtsps://, or http(s):// for an MJPEG stream or a snapshot URL
 (e.g. http://cam:81/stream, http://cam/capture; snapshots polled at --snapshot-fps, default 1).
 Transport http: RTSP tunnelled over HTTP (GET + POST), port 80 unless the URL names one.
@@ -235,6 +237,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const { runDemoCameraCli } = await import('./sim/cli-entry');
     await runDemoCameraCli(argv.slice(1));
     return 0;
+  }
+  if (cmd === 'discover' || cmd === 'onvif') {
+    const onvif = await import('./onvif-cli');
+    return cmd === 'discover' ? onvif.runDiscover(argv.slice(1), io) : onvif.runOnvif(argv.slice(1), env, io);
   }
   if (cmd !== 'probe' && cmd !== 'grab') { io.err(`unknown command ${cmd}\n${USAGE}`); return 2; }
   let args: CliArgs;

@@ -6,11 +6,13 @@
  * HTML page, H.264 or any other video is 'not a JPEG source'.
  *
  * The attempt owns its HTTP client (the kept connection, the Digest state) and releases
- * everything in close(). Its shape (open/close/flush/stats/bytesReceived, host callbacks
- * naming the attempt) is the one a CameraSession attempt has, so that one session logic can
- * drive both kinds once they share a seam.
+ * everything in close(); CameraSession drives it through attempt.ts like an RTSP attempt, so
+ * the states, reasons, backoff, watchdog and stats are the same. HTTP has no RTP: those
+ * statistics are null, and a frame's rtpTimestamp comes from the part's X-Timestamp or the
+ * arrival time (see onFrame).
  */
 import { CameraError } from '../errors';
+import type { AttemptHost, AttemptSource, AttemptStats, ConnectionAttempt, LogLevel } from './attempt';
 import { kindFromContentType, sniffBody, SNIFF_BYTES } from '../mjpeg/media-type';
 import { jpegSize } from '../mjpeg/jpeg-frame';
 import type { HttpUrl } from '../mjpeg/http-url';
@@ -19,24 +21,19 @@ import { HttpClient, httpStatusError } from '../transport/http-client';
 import { BodyTap, readPicture } from './http-body';
 import { MjpegStreamReceiver } from './http-stream';
 import { SnapshotPoller } from './http-snapshot';
-import type { CameraOptions, StatsReport, TrackInfo } from './types';
+import type { CameraOptions } from './types';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** The attempts of one http(s):// camera. */
+export class HttpSource implements AttemptSource {
+  private readonly opts: CameraOptions;
 
-/** What an HTTP attempt tells the session; every call names the attempt. */
-export interface HttpAttemptHost {
-  log(level: LogLevel, msg: string): void;
-  tracks(a: HttpAttempt, list: TrackInfo[]): void;
-  frame(a: HttpAttempt, jpeg: Buffer, width: number, height: number, rtpTimestamp: number, ssrc: number, receivedAt: number, capturedAt: number | null): void;
-  /** the attempt broke after open(): the session closes it and retries with backoff */
-  fail(a: HttpAttempt, err: CameraError): void;
-}
+  constructor(private readonly url: HttpUrl, options: CameraOptions, username: string | undefined, password: string | undefined) {
+    this.opts = { ...options, username, password };
+  }
 
-export interface HttpAttemptStats {
-  framesDropped: number;
-  transport: StatsReport['transport'];
-  width: number;
-  height: number;
+  newAttempt(id: number, host: AttemptHost): ConnectionAttempt {
+    return new HttpAttempt(id, this.url, this.opts, host);
+  }
 }
 
 /** What the stream receiver and the poller need of their attempt. */
@@ -51,7 +48,7 @@ export interface HttpMedia {
 
 const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 
-export class HttpAttempt {
+export class HttpAttempt implements ConnectionAttempt {
   kind: 'stream' | 'snapshot' | null = null;
   bytesReceived = 0;
   private readonly client: HttpClient;
@@ -63,7 +60,7 @@ export class HttpAttempt {
   private snapshotDrops = 0;
   private readonly media: HttpMedia;
 
-  constructor(readonly id: number, readonly url: HttpUrl, private readonly opts: CameraOptions, private readonly host: HttpAttemptHost) {
+  constructor(readonly id: number, readonly url: HttpUrl, private readonly opts: CameraOptions, private readonly host: AttemptHost) {
     this.client = new HttpClient(url, {
       username: opts.username, password: opts.password, requestTimeoutMs: opts.requestTimeoutMs,
       tlsFingerprint256: opts.tlsFingerprint256, tlsAllowSelfSigned: opts.tlsAllowSelfSigned,
@@ -132,35 +129,43 @@ export class HttpAttempt {
     this.onFrame(pic.jpeg, null);
   }
 
-  /** The last reason a snapshot poll failed (for a stall's message), or null. */
-  get lastPollError(): CameraError | null {
-    return this.poller?.lastError ?? null;
-  }
-
-  /** How long the session may wait for a frame before calling the attempt stalled. */
+  /** A snapshot URL waits several poll intervals (and a request's timeout) before it is stalled. */
   stallTimeoutMs(configured: number): number {
     return this.poller ? Math.max(configured, this.poller.intervalMs * 3 + this.timeoutMs) : configured;
   }
 
-  /** Why a stream attempt got no frame for long (a part larger than the cap, ...), or null. */
-  get stallHint(): string | null {
-    return this.stream?.stallHint ?? null;
+  /**
+   * Why no frame came: a snapshot URL names its last failed poll (a 503, a timeout); a stream
+   * whose parts grow past the frame cap without a boundary, or that shows none at all, says so.
+   */
+  stallError(secs: number): CameraError | null {
+    const poll = this.poller?.lastError ?? null;
+    if (poll) return new CameraError(poll.reason, `no picture for ${secs} s; the last poll: ${poll.message}`, poll.statusCode, poll.retryAfterMs);
+    const hint = this.stream?.stallHint ?? null;
+    return hint ? new CameraError('stalled', `no complete JPEG frame for ${secs} s (${hint})`) : null;
+  }
+
+  /** pictures dropped for being larger than maxFrameBytes */
+  get oversizeFrames(): number {
+    return (this.stream?.oversized ?? 0) + this.snapshotDrops;
   }
 
   flush(): void {
     // nothing held for reordering: HTTP delivers in order
   }
 
-  stats(): HttpAttemptStats {
+  stats(): AttemptStats {
     return {
+      ssrc: null, packetsReceived: null, packetsExpected: null, packetsLost: null, fractionLost: null, jitterMs: null,
       framesDropped: (this.stream?.dropped ?? 0) + this.snapshotDrops,
+      senderReport: null,
       transport: this.kind === 'stream' ? 'http-mjpeg' : this.kind === 'snapshot' ? 'http-snapshot' : null,
       width: this.width, height: this.height,
     };
   }
 
-  /** Releases the connection, the timers and the reader at once. Idempotent. */
-  close(): Promise<void> {
+  /** Releases the connection, the timers and the reader at once (HTTP has nothing to tear down). Idempotent. */
+  close(_teardownWaitMs?: number): Promise<void> {
     if (this.done) return Promise.resolve();
     this.done = true;
     this.stream?.close();

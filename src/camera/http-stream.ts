@@ -33,6 +33,11 @@ export class MjpegStreamReceiver {
     return s.oversized + s.corrupt + s.truncated;
   }
 
+  /** Parts dropped for being larger than the frame cap. */
+  get oversized(): number {
+    return this.reader.stats.oversized;
+  }
+
   /** What the watchdog should add when no frame came for long. */
   get stallHint(): string | null {
     const s = this.reader.stats;

@@ -3,8 +3,9 @@
  * The password comes from the environment (RTSP_PASSWORD) so it stays out of the process list.
  */
 import { startDemoCamera, type DemoCameraOptions } from './demo-camera';
+import { cliOnvifDefaults, describeOnvif } from './onvif-demo';
 
-const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--http-port 8081]   (password: env RTSP_PASSWORD)';
+const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--http-port 8081]   (password: env RTSP_PASSWORD)';
 
 /** Parse the demo-camera arguments; throws an Error with a usage hint on bad input. */
 export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoCameraOptions {
@@ -29,6 +30,9 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       case 'fps': o.fps = num('fps', value(), 1, 120); break;
       case 'username': o.username = value() ?? ''; break;
       case 'audio': o.audio = true; break;
+      case 'onvif-port': o.onvif = { ...(typeof o.onvif === 'object' ? o.onvif : {}), port: num('onvif-port', value(), 0, 65535) }; break;
+      case 'discovery-port': o.onvif = { ...(typeof o.onvif === 'object' ? o.onvif : {}), discoveryPort: num('discovery-port', value(), 0, 65535) }; break;
+      case 'no-onvif': o.onvif = false; break;
       case 'http-port': o.httpPort = num('http-port', value(), 0, 65535); break;
       case 'auth': {
         const v = value();
@@ -61,6 +65,7 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
 
 export async function runDemoCameraCli(argv: string[]): Promise<void> {
   const opts = parseDemoCameraArgs(argv);
+  if (opts.onvif === undefined) opts.onvif = cliOnvifDefaults(opts.port ?? 8554);
   const cam = await startDemoCamera(opts);
   // Handlers go in before the URL is printed: a supervisor that waits for the URL and then
   // sends SIGTERM must reach them (printing first lost that race on a loaded machine).
@@ -74,6 +79,7 @@ export async function runDemoCameraCli(argv: string[]): Promise<void> {
     process.on('SIGTERM', stop);
   });
   process.stdout.write(`demo camera: ${cam.url}${opts.auth && opts.auth !== 'none' ? ` (auth ${opts.auth})` : ''}\n`);
+  if (cam.onvif) process.stdout.write(`${describeOnvif(cam.onvif)}\n`);
   if (cam.httpUrl) process.stdout.write(`demo camera over HTTP: ${cam.httpUrl}/stream (MJPEG) and ${cam.httpUrl}/capture (snapshot)\n`);
   await stopped;
   await cam.close();

@@ -15,6 +15,7 @@ import { Pacer } from './pacer';
 import { DemoAuth } from './demo-auth';
 import { wallClockMs } from './media-source';
 import { hostForUrl } from './demo-sdp';
+import type { DemoCamera, DemoCameraOptions } from './types';
 
 const BOUNDARY = 'rtspmjpegdemoframe';
 /** a viewer with this much unsent skips frames instead of queueing them */
@@ -161,4 +162,19 @@ export async function startDemoHttp(o: DemoHttpOptions): Promise<DemoHttpServer>
   const s = new DemoHttpServer(o);
   await s.start(o.port ?? 0);
   return s;
+}
+
+/** Adds the HTTP side to a started demo camera: `httpUrl`, and close() closes both. */
+export async function withHttp(cam: DemoCamera, camOpts: DemoCameraOptions): Promise<DemoCamera> {
+  let web: DemoHttpServer;
+  try {
+    web = await startDemoHttp({ ...camOpts, port: camOpts.httpPort });
+  } catch (e) {
+    await cam.close();
+    throw e;
+  }
+  const closeCamera = cam.close.bind(cam);
+  Object.defineProperty(cam, 'httpUrl', { value: web.baseUrl, enumerable: true });
+  Object.defineProperty(cam, 'close', { value: async () => { await web.close(); await closeCamera(); }, configurable: true });
+  return cam;
 }

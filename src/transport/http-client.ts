@@ -7,7 +7,7 @@
  * once on a new connection when the kept one turns out closed (§9.3.1: GET is idempotent).
  * Messages name the URL without credentials.
  */
-import { Authenticator } from '../rtsp/auth';
+import type { Authenticator } from '../rtsp/auth';
 import { header } from '../rtsp/message';
 import { retryAfterMs } from '../rtsp/retry-after';
 import { CameraError, statusError } from '../errors';
@@ -32,6 +32,11 @@ export interface HttpGetResult {
   res: HttpResponse;
 }
 
+// ../rtsp/auth loads node:crypto: only with the first 401 (as the RTSP connection does)
+/* eslint-disable @typescript-eslint/no-require-imports */
+const loadAuth = (): typeof import('../rtsp/auth') => require('../rtsp/auth') as typeof import('../rtsp/auth');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 const USER_AGENT = 'node-red-contrib-rtsp-mjpeg';
 const ACCEPT = 'multipart/x-mixed-replace, image/jpeg;q=0.9, */*;q=0.5';
 /** a 401 or 3xx body larger than this is not read to keep the connection; it is closed */
@@ -48,7 +53,9 @@ export function httpStatusError(res: HttpResponse, url: HttpUrl, nowMs = Date.no
 
 export class HttpClient {
   private readonly opts: HttpClientOptions;
-  private readonly auth: Authenticator | null;
+  private auth: Authenticator | null = null;
+  private readonly user: string | undefined;
+  private readonly pass: string | undefined;
   private idle: HttpConnection | null = null;
   private idleKey = '';
   private closed = false;
@@ -57,9 +64,8 @@ export class HttpClient {
 
   constructor(readonly url: HttpUrl, opts: HttpClientOptions = {}) {
     this.opts = opts;
-    const user = opts.username ?? url.username ?? undefined;
-    const pass = opts.password ?? url.password ?? undefined;
-    this.auth = user !== undefined && user !== '' ? new Authenticator(user, pass ?? '') : null;
+    this.user = opts.username ?? url.username ?? undefined;
+    this.pass = opts.password ?? url.password ?? undefined;
   }
 
   private get timeoutMs(): number {
@@ -79,6 +85,7 @@ export class HttpClient {
       const s = res.head.statusCode;
       if (s === 401) {
         const challenges = res.head.headers.get('www-authenticate') ?? [];
+        if (this.user !== undefined && this.user !== '') this.auth ??= new (loadAuth().Authenticator)(this.user, this.pass ?? '');
         if (!this.auth) {
           conn.close();
           throw new CameraError('auth failed', `GET ${url.clean}: 401 ${res.head.reason} (the camera needs a user name and password)`.trim(), 401);

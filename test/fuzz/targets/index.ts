@@ -11,11 +11,12 @@ import { rtspUrlTarget } from './rtsp-url';
 import { transportHeaderTarget } from './transport-header';
 import { httpHeadTarget } from './http-head';
 import { mjpegMultipartTarget } from './mjpeg-multipart';
+import { onvifSoapTarget } from './onvif-soap';
 
 export function allTargets(): FuzzTarget[] {
   return [
     rtpHeaderTarget(), rtpSequencerTarget(), jpegDepacketizerTarget(), rtcpCompoundTarget(), sdpTracksTarget(),
-    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(),
+    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(), onvifSoapTarget(),
     mjpegMultipartTarget(),
   ];
 }
