@@ -83,7 +83,7 @@ export type PictureResult = { ok: true; jpeg: Buffer } | { ok: false; err: Camer
 /**
  * Reads the whole body of a snapshot answer: one JPEG (SOI … EOI, padding around it
  * allowed), at most `maxBytes`, within `timeoutMs`. A body that is no JPEG is 'not a JPEG
- * source'; one past the cap is a 'protocol error'.
+ * source'; one past the cap is 'frame too large'.
  */
 export function readPicture(tap: BodyTap, r: HttpGetResult, maxBytes: number, timeoutMs: number): Promise<PictureResult> {
   return new Promise((resolve) => {
@@ -101,7 +101,7 @@ export function readPicture(tap: BodyTap, r: HttpGetResult, maxBytes: number, ti
     }, timeoutMs);
     if (r.res.length !== null && r.res.length > maxBytes) {
       r.conn.close();
-      settle({ ok: false, err: new CameraError('protocol error', `GET ${r.url.clean}: a picture of ${r.res.length} bytes is larger than the frame cap (${maxBytes} bytes)`) });
+      settle({ ok: false, err: new CameraError('frame too large', `GET ${r.url.clean}: a picture of ${r.res.length} bytes is larger than the frame cap (${maxBytes} bytes)`) });
       return;
     }
     tap.pipe({
@@ -110,7 +110,7 @@ export function readPicture(tap: BodyTap, r: HttpGetResult, maxBytes: number, ti
         body.add(d);
         if (body.length > maxBytes) {
           r.conn.close();
-          settle({ ok: false, err: new CameraError('protocol error', `GET ${r.url.clean}: the picture is larger than the frame cap (${maxBytes} bytes)`) });
+          settle({ ok: false, err: new CameraError('frame too large', `GET ${r.url.clean}: the picture is larger than the frame cap (${maxBytes} bytes)`) });
         }
       },
       onEnd: () => {

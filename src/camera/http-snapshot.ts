@@ -93,7 +93,7 @@ export class SnapshotPoller {
     if (this.closed) { r.conn.close(); return null; }
     if (!pic.ok) {
       r.conn.close();
-      if (pic.err.reason === 'protocol error') this.onDrop();
+      if (pic.err.reason === 'frame too large') this.onDrop();
       return pic.err;
     }
     this.client.release(r.conn, r.url);

@@ -9,7 +9,7 @@
  * running only while a stream is watched); Basic or Digest auth as the RTSP side is set up.
  */
 import * as http from 'node:http';
-import { JpegEncoder } from './jpeg-encoder';
+import { JpegEncoder } from '../jpeg/encoder';
 import { TestPattern } from './test-pattern';
 import { Pacer } from './pacer';
 import { DemoAuth } from './demo-auth';

@@ -13,7 +13,7 @@
  * pattern and encoder (src/sim), so every frame differs and decodes.
  */
 import * as net from 'node:net';
-import { JpegEncoder } from '../../src/sim/jpeg-encoder';
+import { JpegEncoder } from '../../src/jpeg/encoder';
 import { TestPattern } from '../../src/sim/test-pattern';
 import { digestChallenge, verifyAuthorization } from '../../src/rtsp/auth';
 

@@ -126,7 +126,7 @@ const STREAM_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace;
 const FLOOD = 200 * MB;
 
 describe('hostile HTTP MJPEG servers', () => {
-  test('an endless part without a boundary (200 MB offered): stalled, naming the frame cap; held < cap + 8 MB', async () => {
+  test('an endless part without a boundary (200 MB offered): frame too large, held < cap + 8 MB', async () => {
     const dev = await server((_req, c) => {
       c.write(`${STREAM_HEAD}--hostile\r\nContent-Type: image/jpeg\r\n\r\n`);
       c.write(JPEG.next().subarray(0, 200));
@@ -134,7 +134,7 @@ describe('hostile HTTP MJPEG servers', () => {
     });
     const mem = memoryWatch();
     const { s, r } = camera(dev.url('/'));
-    await failsAndRetries(dev, r, 'stalled', /frame cap/, { during: () => mem.live() });
+    await failsAndRetries(dev, r, 'frame too large', /over the 4 MB limit/, { during: () => mem.live() });
     assertBounded(mem.stop(), CAP / MB, 'endless part');
     assert.equal(r.frames.length, 0);
     assert.ok(s.getStats().framesDropped >= 1, 'the oversized part is counted');
@@ -170,25 +170,25 @@ describe('hostile HTTP MJPEG servers', () => {
     assert.deepEqual(r.errors.map((e) => e.err.reason), []);
   });
 
-  test('Content-Length: 1 GB that is true (a flood): dropped at the cap, stalled, held < cap + 8 MB', async () => {
+  test('Content-Length: 1 GB that is true (a flood): dropped at the cap, frame too large, held < cap + 8 MB', async () => {
     const dev = await server((_req, c) => {
       c.write(`${STREAM_HEAD}--hostile\r\nContent-Type: image/jpeg\r\nContent-Length: 1073741824\r\n\r\n\xff\xd8\xff\xe0`);
       void pump(c, Buffer.alloc(64 * 1024, 0x11), FLOOD, 4000);
     });
     const mem = memoryWatch();
     const { r } = camera(dev.url('/'));
-    await failsAndRetries(dev, r, 'stalled', /frame cap/, { during: () => mem.live() });
+    await failsAndRetries(dev, r, 'frame too large', /over the 4 MB limit/, { during: () => mem.live() });
     assertBounded(mem.stop(), CAP / MB, '1 GB Content-Length flood');
   });
 
-  test('a snapshot answer announcing 1 GB: refused before reading it (protocol error)', async () => {
+  test('a snapshot answer announcing 1 GB: refused before reading it (frame too large)', async () => {
     const dev = await server((_req, c) => {
       c.write('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1073741824\r\n\r\n\xff\xd8');
       void pump(c, Buffer.alloc(64 * 1024, 0x11), 64 * MB, 3000);
     });
     const mem = memoryWatch();
     const { r } = camera(dev.url('/snap.jpg'));
-    await failsAndRetries(dev, r, 'protocol error', /larger than the frame cap/);
+    await failsAndRetries(dev, r, 'frame too large', /larger than the frame cap/);
     assertBounded(mem.stop(), 0, '1 GB snapshot');
   });
 
