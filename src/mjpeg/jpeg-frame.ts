@@ -5,8 +5,8 @@
  * and read only inside the given range.
  */
 
-export const SOI = 0xd8;
-export const EOI = 0xd9;
+const SOI = 0xd8;
+const EOI = 0xd9;
 
 /** Bytes a server may put around a picture: CR, LF, space, tab (a CRLF before the delimiter, a padded part). */
 function isPadding(b: number): boolean {
@@ -26,11 +26,6 @@ export function jpegBounds(buf: Uint8Array, from = 0, to = buf.length): { start:
   if (e - s < 4) return null;
   if (buf[s] !== 0xff || buf[s + 1] !== SOI || buf[e - 2] !== 0xff || buf[e - 1] !== EOI) return null;
   return { start: s, end: e };
-}
-
-/** Whether `b` opens a JPEG: SOI followed by the 0xFF of the next marker (T.81 B.1.1.2). */
-export function startsWithSoi(b: Uint8Array, at = 0): boolean {
-  return b.length - at >= 3 && b[at] === 0xff && b[at + 1] === SOI && b[at + 2] === 0xff;
 }
 
 /** SOFn markers (T.81 Table B.1): C0–C3, C5–C7, C9–CB, CD–CF; C4 (DHT), C8 (JPG) and CC (DAC) are not frames. */
