@@ -60,3 +60,10 @@ export function jpegSize(buf: Uint8Array, limit = 65536): { width: number; heigh
   }
   return null;
 }
+
+/** `b[start, end)` in a Buffer of its own (Buffer.from would slice the shared pool for small sizes). */
+export function ownCopy(b: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(end - start);
+  b.copy(out, 0, start, end);
+  return out;
+}

@@ -25,48 +25,14 @@
  * so such parts cost two copies there. Memory besides the frame being assembled is bounded by
  * the header cap and a look-behind of the delimiter's length. Never throws on input.
  */
-import { jpegBounds } from './jpeg-frame';
+import { jpegBounds, ownCopy } from './jpeg-frame';
 import { boundaryToken } from './media-type';
 import { Pieces } from './pieces';
+import { DelimiterLearner, SplitSearch } from './delimiter';
+import { parsePartHeaders } from './part-headers';
+import type { MultipartReaderOptions, MultipartStats, PartInfo } from './multipart-types';
 
-export interface PartInfo {
-  /** the part's X-Timestamp (ESP32, mjpg-streamer: `seconds.microseconds`) in ms, or null */
-  timestampMs: number | null;
-}
-
-export interface MultipartReaderOptions {
-  /** from the Content-Type (with or without leading dashes), or null to learn it from the body */
-  boundary: string | null;
-  /** larger parts are dropped and counted (default 16 MiB) */
-  maxFrameBytes?: number;
-  /** largest part header block (default 8 KiB); a larger one is garbage */
-  maxHeaderBytes?: number;
-  /** the caller rewrites a chunk once push() returned: whatever is kept is copied first */
-  reusedChunks?: boolean;
-  onFrame(jpeg: Buffer, part: PartInfo): void;
-}
-
-export interface MultipartStats {
-  /** parts seen (a delimiter followed by headers) */
-  parts: number;
-  frames: number;
-  /** parts over maxFrameBytes, dropped */
-  oversized: number;
-  /** picture parts that held no complete JPEG, dropped */
-  corrupt: number;
-  /** parts of another type (text, XML), skipped */
-  ignored: number;
-  /** parts whose Content-Length did not match the JPEG (the JPEG's own SOI … EOI was used) */
-  lengthMismatches: number;
-  /** a part cut short by the end of the body */
-  truncated: number;
-  /** bytes outside any part: preamble, garbage between parts, epilogue */
-  garbageBytes: number;
-  /** bytes of dropped or skipped parts */
-  droppedBytes: number;
-  /** the close delimiter arrived (the server ended the stream) */
-  closed: boolean;
-}
+export type { MultipartReaderOptions, MultipartStats, PartInfo } from './multipart-types';
 
 const enum S { Learn, Seek, AfterDelimiter, Headers, BodyLength, BodyScan, Skip, End }
 
@@ -74,8 +40,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** a delimiter line (dashes, boundary, padding) is never longer */
 const MAX_DELIMITER_LINE = 1024;
-/** while learning the boundary, only this much of each line is kept */
-const LEARN_LINE = 256;
 /** a part's SOI is looked for this far in (servers that put a CRLF or junk first) */
 const SOI_WINDOW = 1024;
 const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
@@ -95,11 +59,12 @@ export class MultipartReader {
   private delimLf: Buffer | null = null;
   private state: S = S.Learn;
   private readonly body = new Pieces();
-  /** look-behind for a delimiter split across reads (copied, < delimiter length) */
-  private tail: Buffer = Buffer.alloc(0);
-  private line: Buffer;
+  /** the delimiter search across reads (its look-behind is copied, shorter than the delimiter) */
+  private readonly search = new SplitSearch();
+  private readonly learner: DelimiterLearner;
+  /** the header block of the part being read */
+  private readonly line: Buffer;
   private lineLen = 0;
-  private lineOverflow = false;
   /** start of the current header line in `line` */
   private hdrLineStart = 0;
   private padding = 0;
@@ -122,7 +87,8 @@ export class MultipartReader {
     this.onFrame = o.onFrame;
     this.reused = o.reusedChunks === true;
     this.expected = boundaryToken(o.boundary ?? undefined);
-    this.line = Buffer.alloc(Math.max(LEARN_LINE, this.maxHeader));
+    this.learner = new DelimiterLearner(this.expected);
+    this.line = Buffer.alloc(this.maxHeader);
   }
 
   /** The boundary token in use (learned or given), without dashes. */
@@ -203,66 +169,28 @@ export class MultipartReader {
 
   /** Before the first delimiter: line by line, for `--token` (the expected one, in any case). */
   private learn(b: Buffer, pos: number): number {
-    const lf = b.indexOf(LF, pos);
-    const end = lf < 0 ? b.length : lf;
-    const n = Math.min(LEARN_LINE - this.lineLen, end - pos);
-    if (n > 0) {
-      b.copy(this.line, this.lineLen, pos, pos + n);
-      this.lineLen += n;
+    const { next, found } = this.learner.push(b, pos);
+    if (!found) {
+      this.stats.garbageBytes += next - pos;
+      return next;
     }
-    if (end - pos > n) this.lineOverflow = true;
-    if (lf < 0) {
-      this.stats.garbageBytes += b.length - pos;
-      return b.length;
-    }
-    const text = this.lineOverflow ? '' : this.line.toString('latin1', 0, this.lineLen).trim();
-    this.lineLen = 0;
-    this.lineOverflow = false;
-    // dashes, a token that does not start with one, and "--" when it is the close delimiter
-    const m = /^(-{2,})([\x21-\x2c\x2e-\x7e][\x21-\x7e]{0,199}?)(--)?$/.exec(text);
-    if (m) {
-      const token = m[2]!;
-      const ok = this.expected === null ? token.length <= 100 : token.toLowerCase() === this.expected.toLowerCase();
-      if (ok) {
-        this.expected = null;
-        this.delim = Buffer.from(`${m[1]}${token}`, 'latin1');
-        this.delimLf = Buffer.concat([Buffer.from([LF]), this.delim]);
-        if (m[3]) this.close();
-        else this.startPart();
-        return lf + 1;
-      }
-    }
-    this.stats.garbageBytes += lf + 1 - pos;
-    return lf + 1;
-  }
-
-  /**
-   * Where `pat` starts, as [index in b, pattern bytes already in the look-behind]: -1 when
-   * not in this read (the look-behind is then updated to end at b's end).
-   */
-  private find(pat: Buffer, b: Buffer, pos: number): [number, number] {
-    if (this.tail.length > 0) {
-      const j = Buffer.concat([this.tail, b.subarray(pos, pos + pat.length - 1)]);
-      const k = j.indexOf(pat);
-      if (k >= 0 && k < this.tail.length) return [pos, this.tail.length - k];
-    }
-    const k = b.indexOf(pat, pos);
-    if (k >= 0) return [k, 0];
-    const keep = pat.length - 1;
-    const avail = b.length - pos;
-    this.tail = avail >= keep ? Buffer.from(b.subarray(b.length - keep)) : Buffer.concat([this.tail, b.subarray(pos)]).subarray(-keep);
-    return [-1, 0];
+    this.expected = null;
+    this.delim = Buffer.from(found.delimiter, 'latin1');
+    this.delimLf = Buffer.concat([Buffer.from([LF]), this.delim]);
+    if (found.close) this.close();
+    else this.startPart();
+    return next;
   }
 
   /** Between parts: the next delimiter, anywhere (garbage before it is skipped). */
   private seek(b: Buffer, pos: number): number {
     const delim = this.delim!;
-    const [at, inTail] = this.find(delim, b, pos);
+    const [at, inTail] = this.search.find(delim, b, pos);
     if (at < 0) {
       this.stats.garbageBytes += b.length - pos;
       return b.length;
     }
-    this.tail = Buffer.alloc(0);
+    this.search.reset();
     const after = at + delim.length - inTail;
     this.stats.garbageBytes += Math.max(0, at - pos);
     this.state = S.AfterDelimiter;
@@ -314,7 +242,7 @@ export class MultipartReader {
     this.partLength = null;
     this.partTimestamp = null;
     this.body.clear();
-    this.tail = Buffer.alloc(0);
+    this.search.reset();
   }
 
   private headers(b: Buffer, pos: number): number {
@@ -361,42 +289,10 @@ export class MultipartReader {
 
   /** Content-Length, Content-Type and X-Timestamp of the header block in `line[0, upTo)`. */
   private parseHeaders(upTo: number): void {
-    // byte by byte, no strings: this runs once per frame
-    const l = this.line;
-    let i = 0;
-    while (i < upTo) {
-      let eol = l.indexOf(LF, i);
-      if (eol < 0 || eol > upTo) eol = upTo;
-      let colon = i;
-      while (colon < eol && l[colon] !== 0x3a) colon++;
-      if (colon < eol) {
-        let ns = i;
-        let ne = colon;
-        while (ns < ne && isPad(l[ns]!)) ns++;
-        while (ne > ns && isPad(l[ne - 1]!)) ne--;
-        let vs = colon + 1;
-        let ve = eol;
-        while (vs < ve && isPad(l[vs]!)) vs++;
-        while (ve > vs && isPad(l[ve - 1]!)) ve--;
-        if (nameIs(l, ns, ne, CONTENT_LENGTH)) {
-          const n = decimal(l, vs, ve, 15);
-          if (n !== null) this.partLength = n;
-        } else if (nameIs(l, ns, ne, CONTENT_TYPE)) {
-          let es = ve;
-          for (let k = vs; k < ve; k++) if (l[k] === 0x3b) { es = k; break; }
-          while (es > vs && isPad(l[es - 1]!)) es--;
-          this.partIsImage = es === vs || startsWithCi(l, vs, es, IMAGE_SLASH) || (es - vs === OCTET_STREAM.length && startsWithCi(l, vs, es, OCTET_STREAM));
-        } else if (nameIs(l, ns, ne, X_TIMESTAMP)) {
-          // seconds[.fraction] of a capture clock (ESP32, mjpg-streamer: %d.%06d)
-          let dot = ve;
-          for (let k = vs; k < ve; k++) if (l[k] === 0x2e) { dot = k; break; }
-          const sec = decimal(l, vs, dot, 12);
-          const frac = dot < ve ? decimal(l, dot + 1, ve, 9) : 0;
-          if (sec !== null && frac !== null) this.partTimestamp = sec * 1000 + (dot < ve ? (frac * 1000) / 10 ** (ve - dot - 1) : 0);
-        }
-      }
-      i = eol + 1;
-    }
+    const h = parsePartHeaders(this.line, upTo);
+    this.partLength = h.length;
+    this.partIsImage = h.isImage;
+    this.partTimestamp = h.timestampMs;
     this.lineLen = 0;
   }
 
@@ -405,7 +301,7 @@ export class MultipartReader {
   private beginBody(pos: number): number {
     this.lineLen = 0;
     this.body.clear();
-    this.tail = Buffer.alloc(0);
+    this.search.reset();
     const n = this.partLength;
     if (n !== null && n > 0 && n <= this.maxFrame) {
       this.state = S.BodyLength;
@@ -465,7 +361,7 @@ export class MultipartReader {
     }
     // Too short (or a picture with junk after it): read on to the delimiter.
     this.stats.lengthMismatches++;
-    this.tail = this.body.tail(this.delimLf!.length - 1);
+    this.search.reset(this.body.tail(this.delimLf!.length - 1));
     this.state = S.BodyScan;
     return end;
   }
@@ -473,7 +369,7 @@ export class MultipartReader {
   /** A part without a usable Content-Length, or one being skipped: up to LF + delimiter. */
   private scan(b: Buffer, pos: number): number {
     const pat = this.delimLf!;
-    const [at, inTail] = this.find(pat, b, pos);
+    const [at, inTail] = this.search.find(pat, b, pos);
     const skipping = this.state === S.Skip;
     if (at < 0) {
       if (skipping) {
@@ -492,7 +388,7 @@ export class MultipartReader {
       }
       return b.length;
     }
-    this.tail = Buffer.alloc(0);
+    this.search.reset();
     if (skipping) {
       this.stats.droppedBytes += at - pos;
     } else {
@@ -512,7 +408,7 @@ export class MultipartReader {
     if (inTail > 0) {
       // the LF was in the look-behind: the delimiter starts in this read at `at - ...`
       const dashesInTail = inTail - 1;
-      this.tail = dashesInTail > 0 ? this.delim!.subarray(0, dashesInTail) : Buffer.alloc(0);
+      this.search.reset(dashesInTail > 0 ? this.delim!.subarray(0, dashesInTail) : undefined);
       return at;
     }
     return at + 1;
@@ -523,31 +419,9 @@ export class MultipartReader {
     if (sub.length > 0) this.body.add(this.reused ? Buffer.from(sub) : sub);
   }
 
-  /**
-   * SOI … EOI of the body bytes [0, before): SOI near the start, EOI the last one.
-   * `trusted`: the bytes are exactly the picture plus padding (the Content-Length was right).
-   */
-  private boundsOf(from: number, before: number): { start: number; end: number; trusted: boolean } | null {
-    const body = this.body;
-    // common case: the whole part is the picture
-    if (before - from >= 4) {
-      let s = from;
-      while (s < before && isPad(body.byteAt(s))) s++;
-      let e = before;
-      while (e > s && isPad(body.byteAt(e - 1))) e--;
-      if (e - s >= 4 && body.byteAt(s) === 0xff && body.byteAt(s + 1) === 0xd8 && body.byteAt(s + 2) === 0xff
-        && body.byteAt(e - 2) === 0xff && body.byteAt(e - 1) === 0xd9) return { start: s, end: e, trusted: true };
-    }
-    const s = body.indexOf2(0xff, 0xd8, from, Math.min(before, from + SOI_WINDOW));
-    if (s < 0 || body.byteAt(s + 2) !== 0xff) return null;
-    const e = body.lastIndexOf2(0xff, 0xd9, s + 2, before);
-    if (e < 0) return null;
-    return { start: s, end: e + 2, trusted: false };
-  }
-
   /** Emits the picture in body [0, before) if there is one; false when there is none. */
   private emitScanned(before: number): boolean {
-    const bounds = this.boundsOf(0, before);
+    const bounds = this.body.jpegSpan(before, SOI_WINDOW);
     if (!bounds) return false;
     this.emit(bounds.start, bounds.end);
     return true;
@@ -571,50 +445,4 @@ export class MultipartReader {
     this.stats.frames++;
     this.onFrame(jpeg, { timestampMs: this.partTimestamp });
   }
-}
-
-const CONTENT_LENGTH = Buffer.from('content-length');
-const CONTENT_TYPE = Buffer.from('content-type');
-const X_TIMESTAMP = Buffer.from('x-timestamp');
-const IMAGE_SLASH = Buffer.from('image/');
-const OCTET_STREAM = Buffer.from('application/octet-stream');
-
-/** ASCII lower-case of a byte. */
-function lower(c: number): number {
-  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-}
-
-/** Whether `b[s, e)` starts with `lc` (lower-case ASCII), case-insensitively. */
-function startsWithCi(b: Uint8Array, s: number, e: number, lc: Uint8Array): boolean {
-  if (e - s < lc.length) return false;
-  for (let k = 0; k < lc.length; k++) if (lower(b[s + k]!) !== lc[k]) return false;
-  return true;
-}
-
-/** Whether `b[s, e)` is the header name `lc`, case-insensitively (RFC 9110 §5.1). */
-function nameIs(b: Uint8Array, s: number, e: number, lc: Uint8Array): boolean {
-  return e - s === lc.length && startsWithCi(b, s, e, lc);
-}
-
-/** `b[s, e)` as a decimal number of 1..maxDigits digits, or null. */
-function decimal(b: Uint8Array, s: number, e: number, maxDigits: number): number | null {
-  if (e <= s || e - s > maxDigits) return null;
-  let n = 0;
-  for (let k = s; k < e; k++) {
-    const d = b[k]! - 0x30;
-    if (d < 0 || d > 9) return null;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
-/** `b[start, end)` in a Buffer of its own (Buffer.from would slice the shared pool for small sizes). */
-function ownCopy(b: Buffer, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(end - start);
-  b.copy(out, 0, start, end);
-  return out;
-}
-
-function isPad(c: number): boolean {
-  return c === CR || c === LF || c === 0x20 || c === 0x09;
 }

@@ -7,6 +7,8 @@
  * in Node give a fresh Buffer each time (or, with transport/read-slab.ts, never-rewound slab
  * memory), so holding them until the frame is complete costs no copy.
  */
+import { isPad } from './part-headers';
+
 export class Pieces {
   private list: Buffer[] = [];
   /** total bytes held */
@@ -133,6 +135,20 @@ export class Pieces {
       if (base >= end) break;
     }
     return out;
+  }
+
+  /**
+   * The JPEG in bytes [0, before) as the scan of a part without a usable length finds it: SOI
+   * (followed by a marker's 0xFF) within the first `soiWindow` bytes, EOI the last one (T.81
+   * B.1.1.3: trust the picture's own markers over the framing). null when there is none.
+   */
+  jpegSpan(before: number, soiWindow: number): { start: number; end: number } | null {
+    let s = 0;
+    while (s < before && isPad(this.byteAt(s))) s++;
+    if (!(this.byteAt(s) === 0xff && this.byteAt(s + 1) === 0xd8)) s = this.indexOf2(0xff, 0xd8, 0, Math.min(before, soiWindow));
+    if (s < 0 || this.byteAt(s + 2) !== 0xff) return null;
+    const e = this.lastIndexOf2(0xff, 0xd9, s + 2, before);
+    return e < 0 ? null : { start: s, end: e + 2 };
   }
 
   /** Pieces from logical index `from` on (subarrays, no copy), for feeding back into a reader. */
