@@ -19,6 +19,7 @@ import {
   undecodable, framesSentInWindow, waitFor, type ReceivedFrame,
 } from '../support/peers';
 import { JpegDepacketizer } from '../../src/jpeg/depacketizer';
+import { reserveUdpRange } from '../support/ports';
 
 /** The DQT segments of a JPEG, concatenated: differs between frames when the tables change. */
 function dqt(jpeg: Buffer): string {
@@ -87,7 +88,7 @@ describe('FFmpeg payloader', () => {
           theirs = ffmpegClient(relay.url, c.transport, 6, 10000);
           await theirs.started;
         }
-        const run = await runClient(relay.url, { transport: c.transport, udpPortRange: [46700, 46719] }, { streamMs: 3500 });
+        const run = await runClient(relay.url, { transport: c.transport, udpPortRange: await reserveUdpRange(20, t) }, { streamMs: 3500 });
         const { frames: ffFrames, log: ffLog } = await theirs.done;
         await relay.ffmpeg.stop();
         assert.ok(run.frames.length > 0, `no frame: ${JSON.stringify(run.states)}`);

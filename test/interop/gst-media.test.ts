@@ -11,6 +11,7 @@ import {
   skipUnlessPeer, startGstServer, startCapture, runClient, assertGoodRun, assertMatchesGstreamer,
   type GstServer, type ClientRun, type GstServerOptions,
 } from '../support/peers';
+import { reserveUdpRange } from '../support/ports';
 
 /** JPEG marker segments present before the scan (SOF0 sampling, DRI) for checking the variant. */
 function jpegFacts(jpeg: Buffer): { hSampY: number; vSampY: number; dri: number | null } {
@@ -55,7 +56,7 @@ describe('GStreamer RTSP server: media variants', () => {
   test('type 0 (Y42B, 4:2:2) at MTU 600 over tcp: byte-identical to GStreamer', async (t) => {
     if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg', 'tshark')) return;
     const server = await start({ format: 'Y42B', mtu: 600, width: 320, height: 240 });
-    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, [46500, 46509]);
+    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, await reserveUdpRange(10, t));
     try {
       assertGoodRun(run, { width: 320, height: 240 });
       const f = jpegFacts(run.frames[0]!.jpeg);
@@ -70,7 +71,7 @@ describe('GStreamer RTSP server: media variants', () => {
     test(`type 65 (DRI + RSTn, avenc_mjpeg) over ${transport}: DRI kept, byte-identical to GStreamer`, async (t) => {
       if (!skipUnlessPeer(t, 'gst-rtsp-server', 'gst-libav', 'ffmpeg', 'djpeg', 'tshark')) return;
       const server = await start({ dri: true, width: 320, height: 240 });
-      const { run, file, cleanup } = await capturedRun(server, transport, 3000, [46520, 46529]);
+      const { run, file, cleanup } = await capturedRun(server, transport, 3000, await reserveUdpRange(10, t));
       try {
         assertGoodRun(run, { width: 320, height: 240 });
         assert.ok(run.frames.every((f) => jpegFacts(f.jpeg).dri !== null && jpegFacts(f.jpeg).dri! > 0), 'a type 65 frame without DRI');
@@ -84,7 +85,7 @@ describe('GStreamer RTSP server: media variants', () => {
   test('2560x1440 (RTP header size 0, a=x-dimensions) over tcp: full-size decodable frames', async (t) => {
     if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg', 'tshark')) return;
     const server = await start({ large: true, fps: 5, quality: 30, pattern: 'ball' });
-    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, [46540, 46549]);
+    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, await reserveUdpRange(10, t));
     try {
       assertGoodRun(run, { width: 2560, height: 1440 }, 5);
       assertMatchesGstreamer(run, file, { xDimensions: [2560, 1440] });
@@ -98,7 +99,7 @@ describe('GStreamer RTSP server: media variants', () => {
       if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg')) return;
       const server = await start({ audio: true, width: 320, height: 240 });
       for (const transport of ['tcp', 'udp'] as const) {
-        const run = await runClient(server.url, { transport, setupAudio, udpPortRange: [46560, 46579] }, { streamMs: 2000 });
+        const run = await runClient(server.url, { transport, setupAudio, udpPortRange: await reserveUdpRange(20, t) }, { streamMs: 2000 });
         assertGoodRun(run, { width: 320, height: 240 });
         assert.equal(run.stats?.transport, transport);
       }

@@ -10,16 +10,16 @@ import {
   peerAvailable, skipUnlessPeer, startGstServer, startCapture, tsharkReceiverReports, runClient,
   assertGoodRun, assertMatchesGstreamer, undecodable, type GstServer, type ClientRun,
 } from '../support/peers';
+import { reserveUdpRange } from '../support/ports';
 
 const FPS = 25;
 const STREAM_MS = 3000;
 describe('GStreamer RTSP server: transports', () => {
   let server: GstServer | undefined;
-  const SERVER_UDP: [number, number] = [46200, 46219];
 
   before(async () => {
     if (!peerAvailable('gst-rtsp-server').ok) return;
-    server = await startGstServer({ width: 320, height: 240, fps: FPS, udpPorts: SERVER_UDP, duration: 150 });
+    server = await startGstServer({ width: 320, height: 240, fps: FPS, udpPorts: await reserveUdpRange(20), duration: 150 });
   });
   after(async () => { await server?.stop(); });
 
@@ -49,7 +49,7 @@ describe('GStreamer RTSP server: transports', () => {
   test('udp: frames byte-identical to GStreamer; RR+SDES seen by tshark and by the server, no loss, sane jitter', async (t) => {
     if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg', 'tshark')) return;
     const s = server!;
-    const CLIENT_UDP: [number, number] = [46300, 46309];
+    const CLIENT_UDP = await reserveUdpRange(10, t);
     const cap = await startCapture(`udp portrange ${CLIENT_UDP[0]}-${CLIENT_UDP[1]}`);
     const rtcpBefore = s.rtcp.length;
     let run: ClientRun;
@@ -86,7 +86,7 @@ describe('GStreamer RTSP server: transports', () => {
 
   test('auto: UDP is tried first and used when the server offers it', async (t) => {
     if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg')) return;
-    const run = await runClient(server!.url, { transport: 'auto', udpPortRange: [46320, 46329] }, { streamMs: STREAM_MS });
+    const run = await runClient(server!.url, { transport: 'auto', udpPortRange: await reserveUdpRange(10, t) }, { streamMs: STREAM_MS });
     assertGoodRun(run, { width: 320, height: 240 });
     assert.equal(run.stats?.transport, 'udp');
   });
@@ -105,7 +105,7 @@ describe('GStreamer RTSP server: TCP-only', () => {
     const s = server!;
     const [d0, c0] = [s.describes(), s.connections()];
     const logs: string[] = [];
-    const run = await runClient(s.url, { transport: 'auto', udpPortRange: [46340, 46349], logger: (l, m) => { if (l === 'info') logs.push(m); } }, { streamMs: STREAM_MS });
+    const run = await runClient(s.url, { transport: 'auto', udpPortRange: await reserveUdpRange(10, t), logger: (l, m) => { if (l === 'info') logs.push(m); } }, { streamMs: STREAM_MS });
     assertGoodRun(run, { width: 320, height: 240 });
     assert.equal(run.stats?.transport, 'tcp');
     assert.equal(s.describes() - d0, 1, 'one DESCRIBE');
@@ -117,12 +117,13 @@ describe('GStreamer RTSP server: TCP-only', () => {
     if (!skipUnlessPeer(t, 'gst-rtsp-server', 'djpeg', 'ffmpeg')) return;
     const s = server!;
     const RUNS = 30;
+    const udpPortRange = await reserveUdpRange(10, t);
     const started = Date.now();
     for (let i = 0; i < RUNS; i++) {
       // bounded: a run that has not got a frame in 5 s fails (the whole loop takes ~10 s)
       assert.ok(Date.now() - started < 50000, `loop over its time bound at run ${i + 1}`);
       const d0 = s.describes();
-      const run = await runClient(s.url, { transport: 'auto', udpPortRange: [46340, 46349] }, { streamMs: 0, firstFrameTimeoutMs: 5000 });
+      const run = await runClient(s.url, { transport: 'auto', udpPortRange }, { streamMs: 0, firstFrameTimeoutMs: 5000 });
       assert.ok(run.frames.length >= 1, `run ${i + 1}: no frame; states ${JSON.stringify(run.states)} errors ${run.errors.map((e) => e.message).join(' / ')}`);
       assert.deepEqual(undecodable(run.frames.slice(0, 1), { width: 320, height: 240 }), [], `run ${i + 1}`);
       assert.equal(run.stats?.transport, 'tcp', `run ${i + 1}`);
@@ -133,7 +134,7 @@ describe('GStreamer RTSP server: TCP-only', () => {
 
   test('udp only against a TCP-only server fails with a clear reason, no frames', async (t) => {
     if (!skipUnlessPeer(t, 'gst-rtsp-server')) return;
-    const run = await runClient(server!.url, { transport: 'udp', udpPortRange: [46360, 46369] }, { streamMs: 0, firstFrameTimeoutMs: 3000 });
+    const run = await runClient(server!.url, { transport: 'udp', udpPortRange: await reserveUdpRange(10, t) }, { streamMs: 0, firstFrameTimeoutMs: 3000 });
     assert.equal(run.frames.length, 0);
     const reasons = [...run.states.map((s) => s.reason), ...run.errors.map((e) => e.reason)];
     assert.ok(reasons.includes('unsupported transport'), `reasons: ${JSON.stringify(reasons)}`);

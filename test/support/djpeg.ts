@@ -2,8 +2,13 @@
  * Independent JPEG decoder for tests: libjpeg-turbo's `djpeg -pnm` (stdin → PNM on stdout)
  * when it is on PATH, else jpeg-js. `ok` is false on any decoder error or warning
  * (djpeg exits 2 on "Corrupt JPEG data" warnings), so a frame that decodes with glitches fails.
+ * The same bytes always decode the same way, so a result is kept (by SHA-1 of the bytes, a
+ * bounded number of pixel bytes) and a frame seen before is not decoded again: cameras and test
+ * patterns send many byte-identical frames, and a decoder process per frame is what made the
+ * interop suites slow.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 
 export interface DecodeResult {
   ok: boolean;
@@ -41,7 +46,27 @@ function parsePnm(b: Buffer): { width: number; height: number; pixels: Buffer } 
   return { width: Number(w), height: Number(h), pixels: b.subarray(i) };
 }
 
+/** results by SHA-1 of the JPEG, oldest first; at most CACHE_BYTES of pixels */
+const cache = new Map<string, DecodeResult>();
+const CACHE_BYTES = 64 * 1024 * 1024;
+let cachedBytes = 0;
+
 export function decodeJpeg(jpeg: Buffer): DecodeResult {
+  const key = createHash('sha1').update(jpeg).digest('hex');
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const r = decodeUncached(jpeg);
+  cache.set(key, r);
+  cachedBytes += r.pixels?.length ?? 0;
+  for (const [k, v] of cache) {
+    if (cachedBytes <= CACHE_BYTES) break;
+    cache.delete(k);
+    cachedBytes -= v.pixels?.length ?? 0;
+  }
+  return r;
+}
+
+function decodeUncached(jpeg: Buffer): DecodeResult {
   if (djpegAvailable()) {
     const r = spawnSync('djpeg', ['-pnm'], { input: jpeg, maxBuffer: 256 * 1024 * 1024 });
     const stderr = r.stderr ? r.stderr.toString('latin1').trim() : '';

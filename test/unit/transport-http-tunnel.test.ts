@@ -11,6 +11,7 @@ import { openHttpTunnel, type HttpTunnel, type HttpTunnelOptions } from '../../s
 import { CameraError } from '../../src/errors';
 import { serializeRequest, interleavedFrame } from '../../src/rtsp/serialize';
 import { startFakeTunnelServer, type FakeTunnelOptions, type FakeTunnelServer } from '../support/fake-tunnel-server';
+import { takePorts } from '../support/ports';
 
 const USER = 'admin';
 const PASSWORD = 'se:cr et"p@ss';
@@ -192,10 +193,8 @@ describe('HttpTunnel against a scripted tunnel server', () => {
   });
 
   test('nothing listening: connection refused', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-    });
+    // a port no other test process binds
+    const port = await takePorts(1);
     const err = await rejection(openHttpTunnel({ host: '127.0.0.1', port, path: '/', timeoutMs: 2000 }));
     assert.equal(err.reason, 'connection refused');
   });
