@@ -10,7 +10,7 @@
 // temp folders from mkdtemp, and closes what it opens in t.after. A file that cannot share the
 // machine (it creates network namespaces, or its assertions need an idle CPU) says so with a
 // line `@test-exclusive <why>` in its opening comment; those run one at a time, alone, first.
-// Every file also loads test/support/exit-guard.mjs, which fails a file whose process is still
+// Every file also loads test/support/exit-guard.cjs, which fails a file whose process is still
 // held open a few seconds after its tests (a leak, or a failed test that left a server open).
 // At the end: totals, the failed files, the ten slowest files.
 import { spawn } from 'node:child_process';
@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { openSync, readSync, closeSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { URL } from 'node:url';
+import { URL, fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 const jobsArg = args.find((a) => a.startsWith('--jobs='));
@@ -45,7 +45,7 @@ const DEFAULT_TIMEOUT_MS = 240000;
 const timeoutFlag = passthrough.find((a) => a.startsWith('--test-timeout'));
 const timeoutMs = Number(timeoutFlag?.split('=')[1]) || Number(process.env.TEST_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
 const perTestTimeout = timeoutFlag ? [] : [`--test-timeout=${timeoutMs}`];
-const EXIT_GUARD = new URL('../test/support/exit-guard.mjs', import.meta.url).href;
+const EXIT_GUARD = fileURLToPath(new URL('../test/support/exit-guard.cjs', import.meta.url));
 
 const jobs = Math.max(1, Number(jobsArg?.split('=')[1]) || Number(process.env.TEST_JOBS) || Math.max(4, 2 * availableParallelism()));
 
@@ -82,7 +82,7 @@ function runFile(file) {
     const out = [];
     // detached: the file and whatever it spawned (peers) form one process group, killed together
     const child = spawn(process.execPath,
-      ['--import', 'tsx', '--import', EXIT_GUARD, '--test-reporter=spec', ...perTestTimeout, ...passthrough, file],
+      ['--require', 'tsx/cjs', '--require', EXIT_GUARD, '--test-reporter=spec', ...perTestTimeout, ...passthrough, file],
       { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     running.add(child);
     child.stdout.on('data', (d) => out.push(d));

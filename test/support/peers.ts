@@ -16,8 +16,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { vectorPackets } from './pcap';
-import { createHash } from 'node:crypto';
-import { decodeJpeg } from './djpeg';
+import { decodeEach, pixelHashes } from './djpeg';
 import { takePorts } from './ports';
 import { openCamera } from '../../src/index';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../../src/camera/types';
@@ -689,14 +688,14 @@ export function framesSentInWindow(frames: ReceivedFrame[], fps: number): number
  */
 export function undecodable(frames: ReceivedFrame[], expect?: { width: number; height: number }): string[] {
   const bad: string[] = [];
-  for (const f of frames) {
-    const d = decodeJpeg(f.jpeg);
+  decodeEach(frames.map((f) => f.jpeg), (d, i) => {
+    if (bad.length > 5) return;
+    const f = frames[i]!;
     if (!d.ok) bad.push(`djpeg frame #${f.info.index} (ts ${f.info.rtpTimestamp}): ${d.error ?? '?'}`);
     else if (expect && (d.width !== expect.width || d.height !== expect.height)) {
       bad.push(`frame #${f.info.index} decodes to ${d.width}x${d.height}, expected ${expect.width}x${expect.height}`);
     }
-    if (bad.length > 5) break;
-  }
+  });
   const ff = ffmpegDecode(frames.map((f) => f.jpeg));
   if (ff.decoded !== frames.length || ff.errors) bad.push(`ffmpeg decoded ${ff.decoded}/${frames.length}: ${ff.errors.slice(0, 500)}`);
   return bad;
@@ -704,9 +703,10 @@ export function undecodable(frames: ReceivedFrame[], expect?: { width: number; h
 
 /** SHA-1 of the decoded pixels (djpeg), for "same picture" checks across encoders' headers. */
 export function pixelHash(jpeg: Buffer): string | null {
-  const d = decodeJpeg(jpeg);
-  return d.ok && d.pixels ? createHash('sha1').update(d.pixels).digest('hex') : null;
+  return pixelHashes([jpeg])[0] ?? null;
 }
+
+export { pixelHashes };
 
 /* ------------------------------------------------------------------------------------------ */
 /* oracles                                                                                     */
