@@ -1,7 +1,9 @@
 // Test runner entry: finds test files under the given folders (default: the suites below) and
-// runs each in a Node process of its own with node:test (TypeScript loaded through tsx),
-// several files at a time. Node 20's --test does not expand globs, and its own concurrency
-// cannot keep a file away from the others, hence this script.
+// runs each in a Node process of its own with node:test, several files at a time. TypeScript
+// loads through tsx's CommonJS hooks (the package is CommonJS; its ESM hooks would start a
+// loader thread in every file's process, a third of a second of CPU each). Node 20's --test
+// does not expand globs, and its own concurrency cannot keep a file away from the others,
+// hence this script.
 //
 //   node scripts/test.mjs [--jobs=N] [node test flags…] [files or folders…]
 //
