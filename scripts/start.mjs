@@ -88,7 +88,9 @@ async function main() {
   let cameraUrl = process.env.RTSP_URL;
   if (!cameraUrl) {
     const camPort = process.env.DEMO_CAMERA_PORT || '8554';
-    const cam = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo-camera', '--host', host, '--port', camPort],
+    // --scene: the scripted scene (an object walking across at known times) that the demo
+    // flow's motion node reports and its record node clips
+    const cam = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo-camera', '--host', host, '--port', camPort, '--scene'],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(cam);
     const m = await waitForLine(cam, /(rtsp:\/\/\S+)/, 'demo camera', 15000);
@@ -144,6 +146,7 @@ module.exports = {
   log(`Node-RED editor: http://${host}:${port}/  (Ctrl-C to stop)`);
   // the demo flow's 'mjpeg http out' node: the camera in any browser, no plug-in
   log(`live view in a browser: http://${host}:${port}/camera/demo  (snapshot: /camera/demo/snapshot.jpg)`);
+  log(`motion events in the editor's debug sidebar; clips in ${join(userDir, 'clips')}`);
   red.once('exit', (c) => { if (!stopping) { log(`Node-RED exited (${c})`); stopAll(c ?? 1); } });
 }
 

@@ -11,7 +11,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { freePort, run, spawnGroup, type GroupChild } from './processes';
 
 export const PACKAGE = 'node-red-contrib-rtsp-mjpeg';
-export const TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out'] as const;
+export const TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out', 'mjpeg motion', 'mjpeg record'] as const;
 
 export interface NodeEnv {
   /** the node binary that runs npm and Node-RED (default: this process's) */
