@@ -120,7 +120,7 @@ describe('packet faults: every frame accounted for, nothing undecodable', () => 
       const reconnects = c.r.statesAfter(t0).filter((s) => s.state === 'reconnecting');
       if (reconnects.length === 0) {
         // one reception period throughout: RFC 3550 A.3 lost count covers the camera's drops
-        const lost = c.s.getStats().packetsLost - lostBefore;
+        const lost = (c.s.getStats().packetsLost ?? 0) - (lostBefore ?? 0);
         assert.ok(lost >= dlt.lostPackets, `stats.packetsLost grew by ${lost}, the camera dropped ${dlt.lostPackets}`);
       } else {
         assert.equal(loss, 20, `no reconnect expected at ${loss} %: ${c.r.stateTrail(t0)}`);

@@ -32,6 +32,8 @@ export interface CameraFields {
   linger?: number | string | undefined;
   /** the camera's ONVIF device-service URL (optional; filled by the editor's Find cameras) */
   onvif?: string | undefined;
+  /** http(s) snapshot URLs: pictures per second to poll (default 1) */
+  snapshotFps?: number | string | undefined;
 }
 
 export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast', 'http'];
@@ -73,6 +75,8 @@ export function cameraOptionsFromFields(f: CameraFields, defaultPortRange: strin
   if (range) opts.udpPortRange = range;
   const mb = num(f.maxFrameMB, 0.01, 256);
   if (mb !== undefined) opts.maxFrameBytes = Math.round(mb * 1024 * 1024);
+  const snap = num(f.snapshotFps, 0.01, 30);
+  if (snap !== undefined) opts.snapshotFps = snap;
   const w = num(f.width, 1, 65535);
   const h = num(f.height, 1, 65535);
   if (w !== undefined && h !== undefined) {

@@ -151,8 +151,8 @@ export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => strin
     }
     if (!password && split.password) password = split.password;
     const redact = (t: string): string => redactText(t, [password, split.password]);
-    if (!/^rtsps?:\/\/[^/\s]+/i.test(split.url)) {
-      res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path' });
+    if (!/^(?:rtsps?|https?):\/\/[^/\s]+/i.test(split.url)) {
+      res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path or http://host[:port]/path' });
       return;
     }
     if (runningTests >= MAX_PARALLEL_TESTS) {
