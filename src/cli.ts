@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openCamera } from './camera/open';
 import { CameraError, type CameraErrorReason } from './errors';
 import { parseRtspUrl } from './rtsp/url';
+import { parseHttpUrl } from './mjpeg/http-url';
 import { redactText } from './rtsp/redact';
 import { secretList } from './rtsp/credentials';
 import type { CameraOptions, StateChange, TrackInfo, TransportMode } from './camera/types';
@@ -17,14 +18,16 @@ import type { CameraSession } from './camera/session';
 export const USAGE = `usage:
   rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast|http] [--username U] [--timeout S]
   rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
-  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1]
+  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--http-port 8081]
   rtsp-mjpeg discover [--timeout S] [--host H[:PORT]]... [--no-multicast] [--json]
   rtsp-mjpeg onvif <device-service URL | host[:port]> [--username U] [--timeout S] [--json]
+<url>: rtsp:// or rtsps://, or http(s):// for an MJPEG stream or a snapshot URL
+(e.g. http://cam:81/stream, http://cam/capture; snapshots polled at --snapshot-fps, default 1).
 Transport http: RTSP tunnelled over HTTP (GET + POST), port 80 unless the URL names one.
 Password: environment variable RTSP_PASSWORD (or percent-encoded in the URL).
 probe and grab keep retrying (a busy or failing server, a lost or refused connection) until
 --timeout (default 15 s), and exit 1 at once only on a permanent error: auth failed, not found,
-unsupported codec, unsupported transport, redirect refused, invalid url.`;
+unsupported codec, not a JPEG source, unsupported transport, redirect refused, invalid url.`;
 
 export interface CliArgs {
   command: string;
@@ -34,12 +37,14 @@ export interface CliArgs {
   frames: number;
   out: string | undefined;
   timeoutSec: number;
+  /** snapshot URLs: polls per second */
+  snapshotFps: number | undefined;
   help: boolean;
 }
 
 /** Parses probe/grab arguments; throws an Error with a usage hint on bad input. */
 export function parseCliArgs(argv: string[]): CliArgs {
-  const args: CliArgs = { command: argv[0] ?? '', url: '', transport: 'tcp', username: undefined, frames: 1, out: undefined, timeoutSec: 15, help: false };
+  const args: CliArgs = { command: argv[0] ?? '', url: '', transport: 'tcp', username: undefined, frames: 1, out: undefined, timeoutSec: 15, snapshotFps: undefined, help: false };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -76,13 +81,19 @@ export function parseCliArgs(argv: string[]): CliArgs {
         args.timeoutSec = n;
         break;
       }
+      case 'snapshot-fps': {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n <= 0 || n > 30) throw new Error(`--snapshot-fps needs a rate > 0 and ≤ 30\n${USAGE}`);
+        args.snapshotFps = n;
+        break;
+      }
       case 'password': throw new Error('pass the password in the RTSP_PASSWORD environment variable, not as an argument');
       default: throw new Error(`unknown option --${name}\n${USAGE}`);
     }
   }
   if (!args.help) {
     if (!args.url) throw new Error(`missing <url>\n${USAGE}`);
-    if (!parseRtspUrl(args.url)) throw new Error('invalid url: expected rtsp://host[:port]/path or rtsps://...');
+    if (!parseRtspUrl(args.url) && !parseHttpUrl(args.url)) throw new Error('invalid url: expected rtsp://host[:port]/path, rtsps://..., or http(s)://host[:port]/path');
     if (args.command === 'grab' && !args.out) throw new Error(`grab needs --out DIR\n${USAGE}`);
   }
   return args;
@@ -97,6 +108,7 @@ function cameraOptions(args: CliArgs, env: NodeJS.ProcessEnv): CameraOptions {
   const o: CameraOptions = { transport: args.transport, reconnectMinMs: 500, reconnectMaxMs: 2000 };
   if (args.username !== undefined) o.username = args.username;
   if (env['RTSP_PASSWORD']) o.password = env['RTSP_PASSWORD'];
+  if (args.snapshotFps !== undefined) o.snapshotFps = args.snapshotFps;
   return o;
 }
 
@@ -106,7 +118,7 @@ function cameraOptions(args: CliArgs, env: NodeJS.ProcessEnv): CameraOptions {
  * the session, as in the nodes, until --timeout ends.
  */
 const PERMANENT: ReadonlySet<CameraErrorReason> = new Set<CameraErrorReason>([
-  'auth failed', 'not found', 'unsupported codec', 'unsupported transport', 'redirect refused', 'invalid url',
+  'auth failed', 'not found', 'unsupported codec', 'not a JPEG source', 'unsupported transport', 'redirect refused', 'invalid url',
 ]);
 
 /**
@@ -160,8 +172,13 @@ async function probe(args: CliArgs, env: NodeJS.ProcessEnv, io: Io, secrets: str
     return 1;
   }
   io.out(red(`url: ${cam.url}`));
-  for (const tr of tracks) io.out(red(`track: ${describeTrack(tr)}`));
-  io.out(`codec: JPEG (RFC 2435)`);
+  if (stats.transport === 'http-mjpeg' || stats.transport === 'http-snapshot') {
+    io.out(`kind: ${stats.transport === 'http-mjpeg' ? 'MJPEG stream over HTTP (multipart/x-mixed-replace)' : 'snapshot URL (one JPEG per request, polled)'}`);
+    io.out('codec: JPEG');
+  } else {
+    for (const tr of tracks) io.out(red(`track: ${describeTrack(tr)}`));
+    io.out(`codec: JPEG (RFC 2435)`);
+  }
   io.out(`size: ${stats.width}x${stats.height}`);
   io.out(`fps: ${stats.fps}`);
   io.out(`transport: ${stats.transport ?? 'none'}`);
@@ -218,12 +235,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const cmd = argv[0];
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { io.out(USAGE); return cmd ? 0 : 2; }
   if (cmd === 'demo-camera') {
-    const { runDemoCameraCli } = await import('./sim/cli-entry');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runDemoCameraCli } = require('./sim/cli-entry') as typeof import('./sim/cli-entry');
     await runDemoCameraCli(argv.slice(1));
     return 0;
   }
   if (cmd === 'discover' || cmd === 'onvif') {
-    const onvif = await import('./onvif-cli');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const onvif = require('./onvif-cli') as typeof import('./onvif-cli');
     return cmd === 'discover' ? onvif.runDiscover(argv.slice(1), io) : onvif.runOnvif(argv.slice(1), env, io);
   }
   if (cmd !== 'probe' && cmd !== 'grab') { io.err(`unknown command ${cmd}\n${USAGE}`); return 2; }
@@ -235,7 +254,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return 2;
   }
   if (args.help) { io.out(USAGE); return 0; }
-  const secrets = secretList(env['RTSP_PASSWORD'], parseRtspUrl(args.url)?.password);
+  const url = parseRtspUrl(args.url) ?? parseHttpUrl(args.url);
+  const secrets = secretList(env['RTSP_PASSWORD'], url?.password);
   return cmd === 'probe' ? probe(args, env, io, secrets) : grab(args, env, io, secrets);
 }
 

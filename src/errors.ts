@@ -8,6 +8,8 @@ export type CameraErrorReason =
   | 'auth failed'
   | 'not found'
   | 'unsupported codec'
+  /** an http(s):// URL that serves neither a multipart MJPEG stream nor a JPEG picture */
+  | 'not a JPEG source'
   | 'unsupported transport'
   | 'timeout'
   | 'host not found'
@@ -113,7 +115,8 @@ export const REASON_ADVICE: Partial<Record<CameraErrorReason, string>> = {
   'auth failed': 'check the user name and password',
   'not found': 'check the path in the URL',
   'unsupported codec': 'enable a Motion-JPEG stream on the camera',
+  'not a JPEG source': 'use the camera\'s MJPEG stream or snapshot URL',
   'host not found': 'check the host name',
   'network unreachable': 'check the address and the network route',
-  'invalid url': 'the URL must look like rtsp://host[:port]/path',
+  'invalid url': 'the URL must look like rtsp://host[:port]/path or http://host[:port]/path',
 };

@@ -6,9 +6,9 @@
  * close(). A source makes a new attempt for every try and keeps what outlives one attempt
  * (the RTSP source keeps our RTCP SSRC, and the transport 'auto' settled on).
  *
- * RTSP is rtsp-attempt.ts. Another kind of source (an HTTP multipart/x-mixed-replace stream,
- * a polled snapshot URL) implements AttemptSource and ConnectionAttempt and gets the same
- * lifecycle, events and stats without touching the session's logic.
+ * RTSP is rtsp-attempt.ts; an http(s):// URL (a multipart/x-mixed-replace stream or a polled
+ * snapshot URL) is http-attempt.ts. Each implements AttemptSource and ConnectionAttempt and
+ * gets the same lifecycle, events and stats without touching the session's logic.
  */
 import type { CameraError } from '../errors';
 import type { StatsReport, TrackInfo } from './types';
@@ -39,14 +39,14 @@ export interface AttemptHost {
 /** open() rejects with this when the attempt is to be replaced at once (AttemptHost.restart) rather than retried with backoff. */
 export class RestartAttempt extends Error {}
 
-/** What an attempt knows of the stream it receives, for the session's StatsReport. */
+/** What an attempt knows of the stream it receives, for the session's StatsReport (RTP-only figures null for a source without RTP). */
 export interface AttemptStats {
   ssrc: number | null;
-  packetsReceived: number;
-  packetsExpected: number;
-  packetsLost: number;
-  fractionLost: number;
-  jitterMs: number;
+  packetsReceived: number | null;
+  packetsExpected: number | null;
+  packetsLost: number | null;
+  fractionLost: number | null;
+  jitterMs: number | null;
   /** frames this attempt dropped */
   framesDropped: number;
   senderReport: StatsReport['senderReport'];
@@ -71,6 +71,14 @@ export interface ConnectionAttempt {
   readonly oversizeFrames: number;
   /** readable after close(): the session reports the last attempt's figures until the next one starts */
   stats(): AttemptStats;
+  /**
+   * How long a playing attempt may go without a frame before it is stalled, given the
+   * configured stallTimeoutMs (absent: that). A source whose frames come slower (a snapshot
+   * URL polled once a second) asks for longer.
+   */
+  stallTimeoutMs?(configured: number): number;
+  /** The failure to report when the attempt stalled `secs` seconds, when the source knows better than 'stalled' (absent or null: 'stalled'). */
+  stallError?(secs: number): CameraError | null;
   /**
    * Releases every socket, port, track and timer at once and calls the host no more. With
    * `teardownWaitMs`, the server is told first (RTSP TEARDOWN, after a SETUP still in flight

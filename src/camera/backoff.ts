@@ -3,8 +3,8 @@
  * dropped together does not reconnect in lock-step; reset once a connection has been healthy
  * long enough. Failures that a retry will not cure back off to minutes: a wrong password
  * (every attempt can count towards an account lockout on the camera), a path that is still
- * not found the second time, and a camera without a Motion-JPEG stream (that takes someone
- * changing the camera's settings, so from the first failure on).
+ * not found the second time, and a camera without a Motion-JPEG stream or a URL that serves
+ * no JPEG (that takes someone changing the camera's settings, so from the first failure on).
  */
 export interface BackoffOptions {
   /** first delay, default 1000 ms */
@@ -23,10 +23,10 @@ export interface BackoffOptions {
 }
 
 /** From which consecutive failure of the reason on the long schedule applies. */
-const LASTING_FROM: Partial<Record<string, number>> = { 'not found': 2, 'unsupported codec': 1 };
+const LASTING_FROM: Partial<Record<string, number>> = { 'not found': 2, 'unsupported codec': 1, 'not a JPEG source': 1 };
 /** Its first delay, doubling up to the auth cap (10 min by default). Thirty seconds for a
  * camera without Motion-JPEG keeps it to three connections in any two minutes. */
-const LASTING_MIN_MS: Partial<Record<string, number>> = { 'not found': 15000, 'unsupported codec': 30000 };
+const LASTING_MIN_MS: Partial<Record<string, number>> = { 'not found': 15000, 'unsupported codec': 30000, 'not a JPEG source': 30000 };
 
 export class Backoff {
   private readonly minMs: number;

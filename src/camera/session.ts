@@ -17,10 +17,10 @@
  *
  * The seam for other sources. An attempt is one try at the camera and the one owner of what
  * that try opens; the session only drives the ConnectionAttempt interface and listens on
- * AttemptHost, so another kind of source (an HTTP multipart/x-mixed-replace stream, a polled
- * snapshot URL) gets the backoff, reconnects, stall watchdog, stats, states and events as they
- * are: implement AttemptSource and ConnectionAttempt (the RTSP ones are rtsp-attempt.ts), and
- * choose the source by URL scheme in the constructor. open() resolving means 'playing'; a
+ * AttemptHost, so each kind of source gets the backoff, reconnects, stall watchdog, stats,
+ * states and events as they are: it implements AttemptSource and ConnectionAttempt (RTSP in
+ * rtsp-attempt.ts; an http(s):// MJPEG stream or snapshot URL in http-attempt.ts), and the
+ * constructor chooses the source by URL scheme. open() resolving means 'playing'; a
  * rejection is a failed try (the transient reasons of errors.ts isTransientHandshakeError are
  * retried quickly, others with backoff); host.fail() after that is a lost stream
  * ('reconnecting'); host.frame() delivers JPEGs, and a playing attempt without one for
@@ -36,6 +36,13 @@ import { monotonicMs } from '../transport/clock';
 import { Backoff } from './backoff';
 import { RestartAttempt, type AttemptHost, type AttemptSource, type AttemptStats, type ConnectionAttempt, type LogLevel } from './attempt';
 import { RtspSource } from './rtsp-attempt';
+import { isHttpUrl, parseHttpUrl } from '../mjpeg/http-url';
+
+// The HTTP source (its client, multipart reader and poller) loads with the first http(s):// camera:
+// require() of the library stays as cheap for RTSP cameras as it was.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const loadHttp = (): typeof import('./http-attempt') => require('./http-attempt') as typeof import('./http-attempt');
+/* eslint-enable @typescript-eslint/no-require-imports */
 import { RateWindow } from './rate-window';
 import type { CameraOptions, CameraSessionEvents, CameraState, FrameInfo, StateChange, StatsReport, TrackInfo } from './types';
 
@@ -123,11 +130,14 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   constructor(url: string, options: CameraOptions = {}) {
     super();
     this.opts = options;
-    const parsed = parseRtspUrl(url);
+    // the source by URL scheme: http(s):// is an MJPEG stream or a snapshot URL, rtsp(s):// RTSP
+    const http = isHttpUrl(url) ? parseHttpUrl(url) : null;
+    const parsed = http ?? parseRtspUrl(url);
     const login = pickLogin(options, parsed);
     this.secrets = login.secrets;
     this.startUrl = parsed?.clean ?? '';
-    this.source = parsed ? new RtspSource(this.startUrl, options, login.username, login.password) : null;
+    this.source = http ? new (loadHttp().HttpSource)(http, options, login.username, login.password)
+      : parsed ? new RtspSource(this.startUrl, options, login.username, login.password) : null;
     this.backoff = new Backoff({ minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs });
     this.host = {
       log: (level, msg) => this.log(level, msg),
@@ -162,7 +172,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   start(): void {
     if (this.phase !== 'idle') return;
     if (!this.source) {
-      const err = new CameraError('invalid url', 'not an rtsp:// or rtsps:// URL');
+      const err = new CameraError('invalid url', 'not an rtsp://, rtsps://, http:// or https:// URL');
       this.lastError = err;
       this.emitError(err);
       // an 'error' listener may have closed the session already
@@ -293,14 +303,15 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     const a = this.live;
     if (a !== null && this.phase === 'playing') {
       a.flush();
-      const stall = this.opts.stallTimeoutMs ?? 10000;
+      const configured = this.opts.stallTimeoutMs ?? 10000;
+      const stall = a.stallTimeoutMs?.(configured) ?? configured;
       if (now - this.lastFrameAt > stall) {
         const secs = Math.round((now - this.lastFrameAt) / 1000);
         const big = a.oversizeFrames - (this.oversizeAtFrame.from === a ? this.oversizeAtFrame.count : 0);
         const limit = `${Math.round(((this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME) / 1048576) * 100) / 100} MB`;
         this.fail(a, big > 0
           ? new CameraError('frame too large', `${big} frame${big === 1 ? '' : 's'} over the ${limit} limit dropped, no complete JPEG frame for ${secs} s`)
-          : new CameraError('stalled', `no complete JPEG frame for ${secs} s`));
+          : a.stallError?.(secs) ?? new CameraError('stalled', `no complete JPEG frame for ${secs} s`));
       }
     }
     this.rates.add({ t: now, frames: this.frameIndex, bytes: this.currentBytes() });

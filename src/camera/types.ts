@@ -33,17 +33,20 @@ export interface SenderReportInfo {
   receivedAt: number;
 }
 
-/** The `rtcp stats` payload (ARCHITECTURE.md), plus the cumulative counters it derives from. */
+/**
+ * The `rtcp stats` payload (ARCHITECTURE.md), plus the cumulative counters it derives from.
+ * The RTP-only fields (ssrc, packets…, jitterMs, senderReport) are null for the HTTP sources.
+ */
 export interface StatsReport {
   ssrc: number | null;
-  packetsReceived: number;
-  packetsExpected: number;
+  packetsReceived: number | null;
+  packetsExpected: number | null;
   /** cumulative, RFC 3550 A.3 (can be negative with duplicates) */
-  packetsLost: number;
+  packetsLost: number | null;
   /** 0..1, over the last reporting interval (A.3) */
-  fractionLost: number;
+  fractionLost: number | null;
   /** interarrival jitter (A.8) in milliseconds */
-  jitterMs: number;
+  jitterMs: number | null;
   framesEmitted: number;
   /** frames lost to packet loss, reordering beyond the window, size cap, unsupported type... */
   framesDropped: number;
@@ -52,10 +55,14 @@ export interface StatsReport {
   /** kbit/s of RTP payload over the last ~2 s window */
   bitrateKbps: number;
   senderReport: SenderReportInfo | null;
-  /** transport actually in use: 'tcp' | 'udp' | 'multicast' | 'http' (RTSP over HTTP, media interleaved; null before SETUP) */
-  transport: 'tcp' | 'udp' | 'multicast' | 'http' | null;
+  /**
+   * transport actually in use: 'tcp' | 'udp' | 'multicast' | 'http' (RTSP over HTTP, media
+   * interleaved; null before SETUP); for http(s):// URLs 'http-mjpeg' (a multipart MJPEG
+   * stream) or 'http-snapshot' (a JPEG URL polled), null until the first answer says which
+   */
+  transport: 'tcp' | 'udp' | 'multicast' | 'http' | 'http-mjpeg' | 'http-snapshot' | null;
   state: CameraState;
-  /** cumulative RTP bytes (headers included) received, for consumers computing their own rates */
+  /** cumulative RTP bytes (headers included) received, for consumers computing their own rates; HTTP sources: body bytes */
   bytesReceived: number;
   width: number;
   height: number;
@@ -109,6 +116,8 @@ export interface CameraOptions {
   statsIntervalMs?: number | undefined;
   /** start automatically (openCamera does); default true */
   autoStart?: boolean | undefined;
+  /** http(s):// snapshot URLs (image/jpeg): pictures per second to poll, default 1 */
+  snapshotFps?: number | undefined;
   /** diagnostics sink; messages are already redacted */
   logger?: ((level: 'debug' | 'info' | 'warn' | 'error', message: string) => void) | undefined;
 }

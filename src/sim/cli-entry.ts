@@ -5,7 +5,7 @@
 import { startDemoCamera, type DemoCameraOptions } from './demo-camera';
 import { cliOnvifDefaults, describeOnvif } from './onvif-demo';
 
-const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--scene]   (password: env RTSP_PASSWORD)';
+const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--scene] [--http-port 8081]   (password: env RTSP_PASSWORD)';
 
 /** Parse the demo-camera arguments; throws an Error with a usage hint on bad input. */
 export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoCameraOptions {
@@ -35,6 +35,7 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       case 'no-onvif': o.onvif = false; break;
       // the scripted scene for motion detection: an object walks across at known times
       case 'scene': o.scene = true; break;
+      case 'http-port': o.httpPort = num('http-port', value(), 0, 65535); break;
       case 'auth': {
         const v = value();
         if (v !== 'none' && v !== 'basic' && v !== 'digest') throw new Error(`--auth must be none, basic or digest\n${USAGE}`);
@@ -81,6 +82,7 @@ export async function runDemoCameraCli(argv: string[]): Promise<void> {
   });
   process.stdout.write(`demo camera: ${cam.url}${opts.auth && opts.auth !== 'none' ? ` (auth ${opts.auth})` : ''}\n`);
   if (cam.onvif) process.stdout.write(`${describeOnvif(cam.onvif)}\n`);
+  if (cam.httpUrl) process.stdout.write(`demo camera over HTTP: ${cam.httpUrl}/stream (MJPEG) and ${cam.httpUrl}/capture (snapshot)\n`);
   await stopped;
   await cam.close();
   process.stdout.write('demo camera stopped\n');

@@ -20,7 +20,12 @@ export type { DemoCamera, DemoCameraFaults, DemoCameraOptions, DemoCameraStats, 
 export async function startDemoCamera(opts: DemoCameraOptions = {}): Promise<DemoCamera> {
   const cam = new DemoCameraServer(opts);
   await cam.start(opts.port ?? 0);
-  if (!opts.onvif) return cam;
-  const { withOnvif } = await import('./onvif-demo');
-  return withOnvif(cam, opts);
+  // loaded only when asked for: the ONVIF side pulls in the XML parser, the HTTP side (an
+  // ESP32-style MJPEG stream and snapshot URL) its server
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const withSides = opts.onvif ? (require('./onvif-demo') as typeof import('./onvif-demo')).withOnvif(cam, opts) : cam;
+  if (opts.httpPort === undefined) return withSides;
+  const { withHttp } = require('./demo-http') as typeof import('./demo-http');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return withHttp(await withSides, opts);
 }

@@ -70,6 +70,8 @@ export interface DemoCameraOptions {
   /** the scripted scene instead of the bouncing box: an object walking across at known
    * times, the lights switching, sensor noise (scene.ts) */
   scene?: boolean | SceneOptions;
+  /** also serve HTTP (demo-http.ts: /stream MJPEG, /capture JPEG) on this port; 0 = ephemeral */
+  httpPort?: number;
 }
 
 export interface DemoCameraStats {
@@ -105,6 +107,8 @@ export interface DemoCamera {
   close(): Promise<void>;
   /** the ONVIF side, when started with `onvif` */
   readonly onvif?: DemoOnvif;
+  /** `http://host:port` of the HTTP side when started with `httpPort` (`/stream`, `/capture`) */
+  readonly httpUrl?: string;
 }
 
 export interface DemoOnvifOptions {

@@ -203,7 +203,10 @@ test('every example flow deploys in Node-RED 4; the snapshot example serves a JP
   }, 'GET /api/camera/snapshot.jpg returns a JPEG', 10000);
   const b = jpeg as unknown as Buffer;
   assert.ok(b[0] === 0xff && b[1] === 0xd8 && b[b.length - 1] === 0xd9);
-  // one shared session per camera config node: 4 examples, one camera, one session
-  assert.equal(nodes.filter((n) => n.type === 'rtsp-camera').length, 1);
-  assert.equal(cam().stats.plays - playsBefore, 1, 'one RTSP session for the nodes of all examples');
+  // one shared session per camera config node: the examples share the demo camera (an HTTP
+  // camera example has its own node, pointed at the same demo camera here)
+  const cameras = nodes.filter((n) => n.type === 'rtsp-camera').length;
+  assert.ok(cameras >= 1 && cameras <= 2, `${cameras} camera nodes`);
+  await until(async () => cam().stats.plays - playsBefore >= cameras, 'a session per camera node', 10000);
+  assert.equal(cam().stats.plays - playsBefore, cameras, 'one RTSP session per camera node for the nodes of all examples');
 });

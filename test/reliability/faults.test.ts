@@ -17,6 +17,7 @@ import { startDemoCamera, type DemoCamera, type DemoCameraFaults, type DemoCamer
 import type { CameraSession } from '../../src/camera/session';
 import type { CameraOptions, StateChange } from '../../src/camera/types';
 import { Recorder, sleep, until } from './support';
+import { takePorts } from '../support/ports';
 
 const RECONNECT_MIN = 100;
 const RECONNECT_MAX = 1000;
@@ -119,7 +120,7 @@ describe('packet faults: every frame accounted for, nothing undecodable', () => 
       const reconnects = c.r.statesAfter(t0).filter((s) => s.state === 'reconnecting');
       if (reconnects.length === 0) {
         // one reception period throughout: RFC 3550 A.3 lost count covers the camera's drops
-        const lost = c.s.getStats().packetsLost - lostBefore;
+        const lost = (c.s.getStats().packetsLost ?? 0) - (lostBefore ?? 0);
         assert.ok(lost >= dlt.lostPackets, `stats.packetsLost grew by ${lost}, the camera dropped ${dlt.lostPackets}`);
       } else {
         assert.equal(loss, 20, `no reconnect expected at ${loss} %: ${c.r.stateTrail(t0)}`);
@@ -313,7 +314,8 @@ describe('connection faults: truthful state, recovery within the backoff bound',
   });
 
   test('server restart on the same port: connection lost/refused while down, playing after it is back', async () => {
-    const c = await scenario();
+    // a port no other test process binds, so it is still free for the restart
+    const c = await scenario({ port: await takePorts(1) });
     const port = c.d.port;
     const t = performance.now();
     await c.d.close();

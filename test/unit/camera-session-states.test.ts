@@ -56,7 +56,7 @@ describe('close() from every state', () => {
   });
 
   test('an invalid URL whose error listener closes the session: one closed state, no refused change', async () => {
-    const cam = new CameraSession('http://127.0.0.1/not-rtsp', { logger: strictLogger() });
+    const cam = new CameraSession('ftp://127.0.0.1/not-a-camera', { logger: strictLogger() });
     const seen = recordStates(cam);
     const errors: string[] = [];
     cam.on('error', (e) => { errors.push(e.reason); void cam.close(); });

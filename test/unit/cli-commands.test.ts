@@ -28,7 +28,7 @@ describe('CLI argument parsing', () => {
     assert.throws(() => parseCliArgs(['probe', 'rtsp://h/x', '--transport', 'quic']), /--transport/);
     assert.throws(() => parseCliArgs(['probe', 'rtsp://h/x', '--password', 'x']), /RTSP_PASSWORD/);
     assert.throws(() => parseCliArgs(['grab', 'rtsp://h/x']), /--out/);
-    assert.throws(() => parseCliArgs(['probe', 'http://h/x']), /invalid url/);
+    assert.throws(() => parseCliArgs(['probe', 'ftp://h/x']), /invalid url/);
   });
 });
 

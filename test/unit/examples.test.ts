@@ -2,7 +2,8 @@
  * The example flows and the `npm start` demo flow describe one and the same demo camera: same
  * config node id and fields, so importing several examples (or one next to the demo flow)
  * gives one camera in the editor and one RTSP session, not one per example. Every camera
- * field is written out, so the editor shows the effective values.
+ * field is written out, so the editor shows the effective values. An example for an HTTP
+ * camera (an ESP32-CAM) has its own camera node, the same wherever it appears.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ test('every example and the demo flow share one rtsp-camera config node', () => 
   const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.json')).map((f) => join('examples', f));
   files.push(join('scripts', 'demo', 'flow.json'));
   const cameras: Record<string, unknown>[] = [];
+  const others = new Map<string, Record<string, unknown>>();
   for (const f of files) {
     const flow = JSON.parse(readFileSync(join(ROOT, f), 'utf8')) as Record<string, unknown>[];
     const cams = flow.filter((n) => n.type === 'rtsp-camera');
@@ -24,6 +26,13 @@ test('every example and the demo flow share one rtsp-camera config node', () => 
     for (const k of FIELDS) assert.ok(k in cam, `${f}: camera field ${k} written out`);
     // an empty camera is an mjpeg http out fed by its input (no camera of its own)
     for (const n of flow) if (typeof n.camera === 'string' && n.camera !== '') assert.equal(n.camera, cam.id, `${f}: ${String(n.id)} uses the shared camera`);
+    if (/^https?:\/\//.test(String(cam.url))) {
+      assert.ok('snapshotFps' in cam, `${f}: camera field snapshotFps written out`);
+      const seen = others.get(String(cam.id));
+      if (seen) assert.deepEqual(cam, seen, `${f}: the HTTP camera ${String(cam.id)} differs between examples`);
+      others.set(String(cam.id), cam);
+      continue;
+    }
     cameras.push(Object.fromEntries(['id', 'type', ...FIELDS].map((k) => [k, cam[k]])));
   }
   for (let i = 1; i < cameras.length; i++) assert.deepEqual(cameras[i], cameras[0], `${files[i]} vs ${files[0]}`);

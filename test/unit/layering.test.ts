@@ -23,6 +23,7 @@ const BAD: [file: string, code: string][] = [
   ['src/rtp/zz-layer-probe.ts', "import { setTimeout as later } from 'node:timers';\nexport const x = later;\n"],
   ['src/rtcp/zz-layer-probe.ts', 'export const t = setInterval(() => undefined, 1000);\n'],
   ['src/sdp/zz-layer-probe.ts', "import type { NodeAPI } from 'node-red';\nexport type X = NodeAPI;\n"],
+  ['src/mjpeg/zz-layer-probe.ts', "import * as net from 'node:net';\nexport const x = net;\n"],
   ['src/onvif/wire/zz-layer-probe.ts', "import * as http from 'node:http';\nexport const x = http;\n"],
   ['src/onvif/wire/zz-layer-probe.ts', 'export const t = setTimeout(() => undefined, 1000);\n'],
   ['src/transport/zz-layer-probe.ts', "import { CameraSession } from '../camera/session';\nexport const x = CameraSession;\n"],

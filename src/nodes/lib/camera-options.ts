@@ -34,6 +34,8 @@ export interface CameraFields {
   linger?: number | string | undefined;
   /** the camera's ONVIF device-service URL (optional; filled by the editor's Find cameras) */
   onvif?: string | undefined;
+  /** http(s) snapshot URLs: pictures per second to poll (default 1) */
+  snapshotFps?: number | string | undefined;
 }
 
 export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast', 'http'];
@@ -57,6 +59,8 @@ export function cameraOptionsFromFields(f: CameraFields, defaultPortRange: strin
   if (range) opts.udpPortRange = range;
   const mb = numberField(f.maxFrameMB, 0.01, 256, undefined);
   if (mb !== undefined) opts.maxFrameBytes = Math.round(mb * 1024 * 1024);
+  const snap = numberField(f.snapshotFps, 0.01, 30, undefined);
+  if (snap !== undefined) opts.snapshotFps = snap;
   const w = numberField(f.width, 1, 65535, undefined);
   const h = numberField(f.height, 1, 65535, undefined);
   if (w !== undefined && h !== undefined) {

@@ -149,8 +149,8 @@ export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => strin
     }
     const login = dialogLogin(body, split, stored);
     const redact = (t: string): string => redactText(t, login.secrets);
-    if (!/^rtsps?:\/\/[^/\s]+/i.test(split.url)) {
-      res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path' });
+    if (!/^(?:rtsps?|https?):\/\/[^/\s]+/i.test(split.url)) {
+      res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path or http://host[:port]/path' });
       return;
     }
     if (runningTests >= MAX_PARALLEL_TESTS) {

@@ -38,7 +38,7 @@ export function statsPayload(s: CameraStats, prev: Sample, now: number): { paylo
       packetsExpected: s.packetsExpected,
       packetsLost: s.packetsLost,
       fractionLost: s.fractionLost,
-      jitterMs: round(s.jitterMs, 3),
+      jitterMs: s.jitterMs === null ? null : round(s.jitterMs, 3),
       framesEmitted: s.framesEmitted,
       framesDropped: s.framesDropped,
       fps: rates.fps,

@@ -10,6 +10,7 @@ import { digestAuthTarget } from './digest-auth';
 import { rtspUrlTarget } from './rtsp-url';
 import { transportHeaderTarget } from './transport-header';
 import { httpHeadTarget } from './http-head';
+import { mjpegMultipartTarget } from './mjpeg-multipart';
 import { onvifSoapTarget } from './onvif-soap';
 import { jpegDcReaderTarget } from './jpeg-dc-reader';
 
@@ -17,6 +18,7 @@ export function allTargets(): FuzzTarget[] {
   return [
     rtpHeaderTarget(), rtpSequencerTarget(), jpegDepacketizerTarget(), rtcpCompoundTarget(), sdpTracksTarget(),
     rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(), onvifSoapTarget(), jpegDcReaderTarget(),
+    mjpegMultipartTarget(),
   ];
 }
 
