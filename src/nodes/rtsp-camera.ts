@@ -20,7 +20,7 @@ import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
 import { redactText } from '../rtsp/redact';
 import { OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
-import { ConnectionLog } from './lib/connection-log';
+import { ConnectionLog, idleLine } from './lib/connection-log';
 
 interface CameraSettings {
   rtspCameraUdpPortRange: string;
@@ -194,12 +194,14 @@ export = function (RED: NodeAPI): void {
       }
     };
 
+    const lingerS = parseLingerS(def.linger);
     const demand = new OnDemand({
-      lingerMs: parseLingerS(def.linger) * 1000,
+      lingerMs: lingerS * 1000,
       open: () => {
         if (!session && !closing) openSession();
       },
       close: () => {
+        if (!closing) node.log(idleLine(cleanUrl, lingerS, lastState.state === 'playing'));
         void closeSession().then(() => {
           if (closing || demand.active) return;
           pushStatus(statusForState(lastState, null));

@@ -13,6 +13,7 @@ import type { FrameInfo } from '../camera/types';
 import type { CameraErrorReason } from '../errors';
 import { findCamera, ErrorReporter, OperationalError } from './lib/camera-user';
 import { FrameRateGate } from './lib/frame-gate';
+import { senderStatus } from './lib/status';
 import type { CameraUser, SharedFrame } from './lib/camera-contract';
 
 interface MjpegInDef extends NodeDef {
@@ -72,6 +73,8 @@ export = function (RED: NodeAPI): void {
     let closed = false;
     let started = def.startOnDeploy !== false && def.startOnDeploy !== 'false';
     const STOPPED: NodeStatus = { fill: 'grey', shape: 'ring', text: 'stopped' };
+    /** the camera's status, with the rate this node sends while it plays */
+    const own = (s: NodeStatus): NodeStatus => senderStatus(s, camera.stats(), { maxFps: Number.isFinite(maxFps) ? maxFps : 0, onRequest: requestOnly });
 
     const sendPending = (): void => {
       flush = null;
@@ -95,7 +98,7 @@ export = function (RED: NodeAPI): void {
     const user: CameraUser = {
       id: node.id,
       // a stopped stream node says so, whatever its camera does
-      cameraStatus: (s: NodeStatus) => node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : s),
+      cameraStatus: (s: NodeStatus) => node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : own(s)),
       cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
       cameraFrame: (frame: SharedFrame) => {
         if (closed) return;
@@ -131,7 +134,7 @@ export = function (RED: NodeAPI): void {
         pending = null;
       }
       camera.setDemand(user, on);
-      node.status(on ? camera.currentStatus() : STOPPED);
+      node.status(on ? own(camera.currentStatus()) : STOPPED);
     };
 
     node.on('input', (msg, send, done) => {
