@@ -11,7 +11,7 @@ const TIMER_GLOBALS = ['setTimeout', 'setInterval', 'setImmediate'].map((name) =
 const SIM = folders('sim');
 
 function layerRules() {
-  const wire = 'src/{rtp,rtcp,jpeg,sdp,rtsp}/**/*.ts';
+  const wire = 'src/{rtp,rtcp,jpeg,sdp,rtsp,onvif/wire}/**/*.ts';
   return [
     {
       files: [wire],

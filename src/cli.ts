@@ -16,7 +16,9 @@ import type { CameraSession } from './camera/session';
 export const USAGE = `usage: rtsp-mjpeg <command> [options]     (rtsp-mjpeg <command> --help: one command in detail)
   rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast|http] [--username U] [--timeout S]
   rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
-  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio]
+  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif]
+  rtsp-mjpeg discover [--timeout S] [--host H[:PORT]]... [--no-multicast] [--json]
+  rtsp-mjpeg onvif <device-service URL | host[:port]> [--username U] [--timeout S] [--json]
 Transport http: RTSP tunnelled over HTTP (GET + POST), port 80 unless the URL names one.
 Password: environment variable RTSP_PASSWORD (or percent-encoded in the URL).
 probe and grab keep retrying (a busy or failing server, a lost or refused connection) until
@@ -46,7 +48,20 @@ prints its URL; Ctrl-C stops it.
   --width W, --height H, --fps F   picture size and frame rate (default 640x480 at 15)
   --auth none|basic|digest --username U   ask for credentials; the password comes from RTSP_PASSWORD
   --transport udp|tcp|udp+tcp   the RTP transports it offers (default both)
-  --audio         add a PCMU audio track`,
+  --audio         add a PCMU audio track
+  --onvif-port P  its ONVIF device service (default 8580, another free one if taken)
+  --discovery-port P   its WS-Discovery answers (UDP, default 3702); --no-onvif: neither`,
+  discover: `Finds ONVIF cameras: a WS-Discovery probe on every network interface, and one to each --host;
+prints one line per camera (name, hardware, address, device-service URL), exit 0 even if none.
+  --timeout S     how long to listen for answers
+  --host H[:PORT] also ask this address directly (a camera in another subnet); repeatable
+  --no-multicast  ask only the --host addresses
+  --json          an array of { xaddrs, scopes, name, hardware, endpoint }`,
+  onvif: `Asks one ONVIF camera for its device information and profiles and prints the RTSP URL of its
+Motion-JPEG profile; exit 1 when it has none or refuses the credentials.
+  --username U    the camera's user name; the password comes from RTSP_PASSWORD
+  --timeout S     give up after S seconds
+  --json          { device, profiles, jpegStreamUri, clockOffsetMs }`,
 };
 
 /** `command`'s line of USAGE and its details, or null for an unknown command. */
@@ -265,6 +280,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const { runDemoCameraCli } = await import('./sim/cli-entry');
     await runDemoCameraCli(argv.slice(1));
     return 0;
+  }
+  if (cmd === 'discover' || cmd === 'onvif') {
+    const onvif = await import('./onvif-cli');
+    return cmd === 'discover' ? onvif.runDiscover(argv.slice(1), io) : onvif.runOnvif(argv.slice(1), env, io);
   }
   if (cmd !== 'probe' && cmd !== 'grab') { io.err(`unknown command ${cmd}\n${USAGE}`); return 2; }
   let args: CliArgs;

@@ -13,9 +13,10 @@ import { openCamera } from '../camera/open';
 import type { CameraSession } from '../camera/session';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../camera/types';
 import { CameraError, type CameraErrorReason } from '../errors';
-import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE_TEXT } from './lib/camera-options';
+import { cameraOptionsFromFields, DEFAULT_UDP_PORT_RANGE_TEXT, onvifUrlFromField } from './lib/camera-options';
 import type { CameraCredentials, CameraDef, CameraStats, CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
 import { registerConnectionTestRoute } from './lib/connection-test';
+import { registerOnvifRoutes } from './lib/onvif-routes';
 import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
 import { redactText } from '../rtsp/redact';
@@ -87,6 +88,7 @@ export = function (RED: NodeAPI): void {
 
     Object.defineProperty(node, 'topic', { value: def.name || cleanUrl, enumerable: true });
     Object.defineProperty(node, 'cleanUrl', { value: cleanUrl, enumerable: true });
+    Object.defineProperty(node, 'onvif', { value: onvifUrlFromField(def.onvif), enumerable: true });
 
     const users = new Map<string, CameraUser>();
     let session: CameraSession | null = null;
@@ -294,4 +296,5 @@ export = function (RED: NodeAPI): void {
   });
 
   registerConnectionTestRoute(RED, portRangeSetting, () => Number(settings.rtspCameraTestTimeout));
+  registerOnvifRoutes(RED);
 };

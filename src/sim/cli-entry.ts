@@ -3,8 +3,9 @@
  * The password comes from the environment (RTSP_PASSWORD) so it stays out of the process list.
  */
 import { startDemoCamera, type DemoCameraOptions } from './demo-camera';
+import { cliOnvifDefaults, describeOnvif } from './onvif-demo';
 
-export const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio]   (password: env RTSP_PASSWORD)';
+export const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif]   (password: env RTSP_PASSWORD)';
 
 /** Parse the demo-camera arguments; throws an Error with a usage hint on bad input. */
 export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoCameraOptions {
@@ -29,6 +30,9 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       case 'fps': o.fps = num('fps', value(), 1, 120); break;
       case 'username': o.username = value() ?? ''; break;
       case 'audio': o.audio = true; break;
+      case 'onvif-port': o.onvif = { ...(typeof o.onvif === 'object' ? o.onvif : {}), port: num('onvif-port', value(), 0, 65535) }; break;
+      case 'discovery-port': o.onvif = { ...(typeof o.onvif === 'object' ? o.onvif : {}), discoveryPort: num('discovery-port', value(), 0, 65535) }; break;
+      case 'no-onvif': o.onvif = false; break;
       case 'auth': {
         const v = value();
         if (v !== 'none' && v !== 'basic' && v !== 'digest') throw new Error(`--auth must be none, basic or digest\n${USAGE}`);
@@ -65,7 +69,9 @@ export function describeListenError(err: unknown, opts: DemoCameraOptions): Erro
     const port = e.port ?? opts.port;
     const where = `port ${port} on ${e.address ?? opts.host}`;
     const what = e.code === 'EADDRINUSE' ? `${where} is in use` : `${where} needs privileges`;
-    const change = port === opts.port ? ': choose another with --port (--port 0 takes any free port)' : '';
+    const onvifPort = typeof opts.onvif === 'object' ? opts.onvif.port : undefined;
+    const option = port === opts.port ? '--port' : port === onvifPort ? '--onvif-port' : null;
+    const change = option ? `: choose another with ${option} (${option} 0 takes any free port)` : '';
     return new Error(`${what}${change}`);
   }
   return err instanceof Error ? err : new Error(String(err));
@@ -77,6 +83,7 @@ export async function runDemoCameraCli(argv: string[]): Promise<void> {
     return;
   }
   const opts = parseDemoCameraArgs(argv);
+  if (opts.onvif === undefined) opts.onvif = cliOnvifDefaults(opts.port ?? 8554);
   let cam: Awaited<ReturnType<typeof startDemoCamera>>;
   try {
     cam = await startDemoCamera(opts);
@@ -95,6 +102,7 @@ export async function runDemoCameraCli(argv: string[]): Promise<void> {
     process.on('SIGTERM', stop);
   });
   process.stdout.write(`demo camera: ${cam.url}${opts.auth && opts.auth !== 'none' ? ` (auth ${opts.auth})` : ''}\n`);
+  if (cam.onvif) process.stdout.write(`${describeOnvif(cam.onvif)}\n`);
   await stopped;
   await cam.close();
   process.stdout.write('demo camera stopped\n');

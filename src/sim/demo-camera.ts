@@ -14,6 +14,7 @@
  */
 import type { PacketFaultCounters } from './packet-faults';
 import { DemoCameraServer } from './demo-rtsp-server';
+import type { DemoOnvif, DemoOnvifOptions } from './onvif-demo';
 
 export interface DemoCameraFaults {
   lossPercent?: number;
@@ -73,6 +74,8 @@ export interface DemoCameraOptions {
   audio?: boolean;
   /** PLAY fails with 455 unless the audio track was set up too */
   requireAudioSetup?: boolean;
+  /** also answer ONVIF (device and media services, discovery, events): see onvif-demo.ts */
+  onvif?: boolean | DemoOnvifOptions;
 }
 
 export interface DemoCameraStats {
@@ -106,10 +109,14 @@ export interface DemoCamera {
   /** replaces the whole fault set ({} clears all) */
   setFaults(f: DemoCameraFaults): void;
   close(): Promise<void>;
+  /** the ONVIF side, when started with `onvif` */
+  readonly onvif?: DemoOnvif;
 }
 
 export async function startDemoCamera(opts: DemoCameraOptions = {}): Promise<DemoCamera> {
   const cam = new DemoCameraServer(opts);
   await cam.start(opts.port ?? 0);
-  return cam;
+  if (!opts.onvif) return cam;
+  const { withOnvif } = await import('./onvif-demo');
+  return withOnvif(cam, opts);
 }

@@ -1,8 +1,9 @@
 /**
  * The built package inside a real Node-RED 4 runtime with adminAuth on (the test helper's
  * runtime stubs RED.auth, so permission checks need the real thing): Node-RED loads the
- * four types from package.json, serves the icons, refuses the "Test connection" endpoint
- * to anonymous and read-only users and answers it for an admin; every example flow deploys,
+ * types from package.json, serves the icons, refuses the "Test connection" endpoint
+ * to anonymous and read-only users and answers it for an admin; the "Find cameras" endpoints
+ * ask for the read (search) and write (profiles, with credentials) permissions; every example flow deploys,
  * and the snapshot example serves a JPEG over HTTP from the demo camera.
  * The package is laid out in a temporary folder exactly as the build lays it out (package.json,
  * nodes/*.html + locales + icons, examples), except that nodes/<type>.js loads the TypeScript
@@ -121,14 +122,14 @@ after(async () => {
   for (const d of [userDir, pkgDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
-test('Node-RED loads the four types from package.json and serves the icons', async () => {
+test('Node-RED loads the types from package.json and serves the icons', async () => {
   const t = await token('admin');
   const r = await fetch(`${base}/nodes`, { headers: { accept: 'application/json', authorization: `Bearer ${t}` } });
   const sets = (await r.json()) as { module: string; types: string[]; enabled: boolean; err?: string }[];
   const ours = sets.filter((s) => s.module === 'node-red-contrib-rtsp-mjpeg');
-  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mjpeg http out', 'rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
+  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mjpeg http out', 'onvif events', 'rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
   for (const s of ours) assert.equal(s.err, undefined, s.err);
-  for (const icon of ['camera.svg', 'stats.svg', 'mjpeg-http.svg']) {
+  for (const icon of ['camera.svg', 'stats.svg', 'mjpeg-http.svg', 'camera-events.svg']) {
     const i = await fetch(`${base}/icons/node-red-contrib-rtsp-mjpeg/${icon}`, { headers: { authorization: `Bearer ${t}` } });
     assert.equal(i.status, 200, icon);
     assert.match(i.headers.get('content-type') ?? '', /svg/);
@@ -145,6 +146,28 @@ test('POST /rtsp-camera/test: 401 without a token and for read-only users, works
   assert.equal(body.ok, true, JSON.stringify(body));
   assert.equal(body.width, 160);
   assert.equal(body.codec, 'JPEG');
+});
+
+test('Find cameras: the search needs rtsp-camera.read, reading profiles (credentials) rtsp-camera.write', async () => {
+  const onvifCam = await startDemoCamera({ port: 0, width: 160, height: 120, fps: 5, onvif: { discoveryPort: 0, motionEverySec: 0 } });
+  try {
+    const post = (path: string, body: unknown, bearer?: string): Promise<Response> => fetch(`${base}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) }, body: JSON.stringify(body),
+    });
+    const search = { hosts: `127.0.0.1:${onvifCam.onvif!.discoveryPort}`, multicast: false, timeout: 0.6 };
+    assert.equal((await post('/rtsp-camera/onvif/discover', search)).status, 401);
+    const found = await post('/rtsp-camera/onvif/discover', search, await token('viewer'));
+    assert.equal(found.status, 200);
+    assert.deepEqual(((await found.json()) as { devices: { deviceUrl: string }[] }).devices.map((d) => d.deviceUrl), [onvifCam.onvif!.deviceUrl]);
+    const ask = { url: onvifCam.onvif!.deviceUrl };
+    assert.equal((await post('/rtsp-camera/onvif/profiles', ask)).status, 401);
+    assert.equal((await post('/rtsp-camera/onvif/profiles', ask, await token('viewer'))).status, 401);
+    const r = await post('/rtsp-camera/onvif/profiles', ask, await token('admin'));
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { jpegStreamUri: string }).jpegStreamUri, onvifCam.url);
+  } finally {
+    await onvifCam.close();
+  }
 });
 
 test('every example flow deploys in Node-RED 4; the snapshot example serves a JPEG', async () => {

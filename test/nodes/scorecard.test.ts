@@ -29,7 +29,7 @@ interface Pkg {
   'node-red'?: { version?: string; nodes?: Record<string, string> };
 }
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Pkg;
-const CONTRACT_TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out'];
+const CONTRACT_TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out', 'onvif events'];
 
 type Node = acorn.Node & Record<string, unknown>;
 
@@ -101,7 +101,7 @@ describe('scorecard: package.json (P01, P03-P07, D01)', () => {
 
 describe('scorecard: editor files', () => {
   test('node-red.nodes lists one file per contract type, each with its .html beside it', () => {
-    assert.deepEqual(nodeFiles.map(([set]) => set).sort(), ['mjpeg-http-out', 'rtcp-stats', 'rtsp-camera', 'rtsp-mjpeg-in']);
+    assert.deepEqual(nodeFiles.map(([set]) => set).sort(), ['mjpeg-http-out', 'onvif-events', 'rtcp-stats', 'rtsp-camera', 'rtsp-mjpeg-in']);
     for (const h of htmlByFile) assert.ok(existsSync(h.htmlPath), h.htmlPath);
   });
 

@@ -23,6 +23,8 @@ const BAD: [file: string, code: string][] = [
   ['src/rtp/zz-layer-probe.ts', "import { setTimeout as later } from 'node:timers';\nexport const x = later;\n"],
   ['src/rtcp/zz-layer-probe.ts', 'export const t = setInterval(() => undefined, 1000);\n'],
   ['src/sdp/zz-layer-probe.ts', "import type { NodeAPI } from 'node-red';\nexport type X = NodeAPI;\n"],
+  ['src/onvif/wire/zz-layer-probe.ts', "import * as http from 'node:http';\nexport const x = http;\n"],
+  ['src/onvif/wire/zz-layer-probe.ts', 'export const t = setTimeout(() => undefined, 1000);\n'],
   ['src/transport/zz-layer-probe.ts', "import { CameraSession } from '../camera/session';\nexport const x = CameraSession;\n"],
   ['src/transport/zz-layer-probe.ts', "import { statusForState } from '../nodes/status';\nexport const x = statusForState;\n"],
   ['src/camera/zz-layer-probe.ts', "import { statusForState } from '../nodes/status';\nexport const x = statusForState;\n"],
@@ -37,6 +39,7 @@ const GOOD: [file: string, code: string][] = [
   ['src/transport/zz-layer-probe.ts', "import { RtspReader } from '../rtsp/message';\nexport const x = RtspReader;\n"],
   ['src/camera/zz-layer-probe.ts', "import { RtspConnection } from '../transport/rtsp-connection';\nexport const x = RtspConnection;\n"],
   ['src/nodes/zz-layer-probe.ts', "import { openCamera } from '../camera/open';\nexport const x = openCamera;\n"],
+  ['src/onvif/zz-layer-probe.ts', "import * as dgram from 'node:dgram';\nexport const x = dgram;\n"],
   ['src/cli.ts', "import { startDemoCamera } from './sim/demo-camera';\nexport const x = startDemoCamera;\n"],
 ];
 

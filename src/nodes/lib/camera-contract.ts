@@ -42,6 +42,8 @@ export interface RtspCameraNode extends Node<CameraCredentials> {
   /** msg.topic for this camera: its name, or the URL without credentials */
   readonly topic: string;
   readonly cleanUrl: string;
+  /** the ONVIF device-service URL from the `onvif` field, null when none was set */
+  readonly onvif?: string | null;
   register(user: CameraUser): void;
   deregister(user: CameraUser, removed: boolean, done: () => void): void;
   stats(): CameraStats;

@@ -5,6 +5,7 @@
  * or imported flows from taking the runtime down.
  */
 import { DEFAULT_UDP_PORT_RANGE } from '../../transport/port-allocator';
+import { parseDeviceUrl } from '../../onvif/device-url';
 import type { CameraOptions, TransportMode } from '../../camera/types';
 
 /** The editor fields of an `rtsp-camera` node (node definition minus id/type/z). */
@@ -29,6 +30,8 @@ export interface CameraFields {
   connect?: string | undefined;
   /** seconds an on-demand session stays up after the last consumer left */
   linger?: number | string | undefined;
+  /** the camera's ONVIF device-service URL (optional; filled by the editor's Find cameras) */
+  onvif?: string | undefined;
 }
 
 export const TRANSPORTS: readonly TransportMode[] = ['tcp', 'auto', 'udp', 'multicast', 'http'];
@@ -77,4 +80,10 @@ export function cameraOptionsFromFields(f: CameraFields, defaultPortRange: strin
     opts.height = Math.round(h);
   }
   return opts;
+}
+
+/** The `onvif` field as a device-service URL without credentials, or null when empty or unusable. */
+export function onvifUrlFromField(v: unknown): string | null {
+  if (typeof v !== 'string' || v.trim() === '') return null;
+  return parseDeviceUrl(v)?.url ?? null;
 }

@@ -10,11 +10,12 @@ import { digestAuthTarget } from './digest-auth';
 import { rtspUrlTarget } from './rtsp-url';
 import { transportHeaderTarget } from './transport-header';
 import { httpHeadTarget } from './http-head';
+import { onvifSoapTarget } from './onvif-soap';
 
 export function allTargets(): FuzzTarget[] {
   return [
     rtpHeaderTarget(), rtpSequencerTarget(), jpegDepacketizerTarget(), rtcpCompoundTarget(), sdpTracksTarget(),
-    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(),
+    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(), onvifSoapTarget(),
   ];
 }
 
