@@ -9,6 +9,9 @@ export const DEMO_CAMERA_ID = 'demo-cam';
 
 /** a URL of the built-in demo camera as `npm start` runs it (127.0.0.1, path /demo) */
 const DEMO_URL = /^rtsp:\/\/127\.0\.0\.1:\d+\/demo$/;
+/** the demo camera's ONVIF device service */
+const DEMO_ONVIF = /^http:\/\/127\.0\.0\.1:\d+\/onvif\/device_service$/;
+const isDemoOnvif = (v) => typeof v === 'string' && DEMO_ONVIF.test(v);
 
 /** Splits `rtsp://user:pass@host/...` into a clean URL and percent-decoded credentials. */
 export function splitCredentials(url, env = {}) {
@@ -35,8 +38,8 @@ function describe(flow) {
  * @param {object[]} current the deployed flow (admin API v1)
  * @param {object[]} demo the demo flow (scripts/demo/flow.json)
  * @param {{ reset?: boolean, camera?: { url: string, username: string, password: string },
- *           transport?: string, demoUrl?: string }} o `camera` when RTSP_URL is set, `demoUrl`
- *           when the built-in demo camera runs
+ *           transport?: string, demoUrl?: string, demoOnvifUrl?: string }} o `camera` when RTSP_URL
+ *           is set, `demoUrl` (and the address of its ONVIF service) when the demo camera runs
  * @returns {{ deploy: object[] | null, notes: string[] }} the flow to deploy (null: leave it)
  */
 export function planFlow(current, demo, o) {
@@ -48,9 +51,11 @@ export function planFlow(current, demo, o) {
       if (o.camera) {
         n.url = o.camera.url;
         n.name = 'my camera';
+        if (isDemoOnvif(n.onvif)) n.onvif = '';
         if (o.camera.username || o.camera.password) n.credentials = { username: o.camera.username, password: o.camera.password };
       } else if (o.demoUrl) {
         n.url = o.demoUrl;
+        if (o.demoOnvifUrl && isDemoOnvif(n.onvif)) n.onvif = o.demoOnvifUrl;
       }
       if (o.transport) n.transport = o.transport;
     }
@@ -71,6 +76,8 @@ export function planFlow(current, demo, o) {
         : `RTSP_URL not applied: the flow has ${cameras.length} cameras and none is the demo camera; paste the URL into the camera you mean in the editor`);
     } else {
       if (target.url !== o.camera.url) { target.url = o.camera.url; changed = true; }
+      // the demo camera's ONVIF address does not describe the new camera
+      if (isDemoOnvif(target.onvif)) { target.onvif = ''; changed = true; }
       if (o.camera.username || o.camera.password) {
         target.credentials = { username: o.camera.username, password: o.camera.password };
         changed = true;
@@ -84,9 +91,14 @@ export function planFlow(current, demo, o) {
       notes.push(`no camera of your flow uses the demo camera at ${o.demoUrl}`);
     }
     for (const c of cameras) {
-      if (typeof c.url === 'string' && DEMO_URL.test(c.url) && c.url !== o.demoUrl) {
+      if (typeof c.url !== 'string' || !DEMO_URL.test(c.url)) continue;
+      if (c.url !== o.demoUrl) {
         notes.push(`camera "${c.name || c.id}" now uses ${o.demoUrl} (it used ${c.url})`);
         c.url = o.demoUrl;
+        changed = true;
+      }
+      if (o.demoOnvifUrl && isDemoOnvif(c.onvif) && c.onvif !== o.demoOnvifUrl) {
+        c.onvif = o.demoOnvifUrl;
         changed = true;
       }
     }

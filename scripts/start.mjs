@@ -82,17 +82,21 @@ function reachableHosts() {
   return out;
 }
 
+/** resolves with the first match of `re` in the child's output so far (`seen`) or to come */
 function waitForLine(child, re, what, timeoutMs, seen = { text: '' }) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs / 1000} s`)), timeoutMs);
-    const onData = (d) => {
-      seen.text += d.toString();
+    const done = () => { clearTimeout(timer); child.stdout.off('data', onData); child.off('exit', onExit); };
+    const timer = setTimeout(() => { done(); reject(new Error(`${what} did not start within ${timeoutMs / 1000} s`)); }, timeoutMs);
+    const check = () => {
       const m = re.exec(seen.text);
-      if (m) { clearTimeout(timer); child.stdout.off('data', onData); resolve(m); }
+      if (m) { done(); resolve(m); }
       if (seen.text.length > 1e6) seen.text = seen.text.slice(-1e5);
     };
+    const onData = (d) => { seen.text += d.toString(); check(); };
+    const onExit = (c) => { done(); reject(new Error(`${what} exited with code ${c}`)); };
     child.stdout.on('data', onData);
-    child.once('exit', (c) => { clearTimeout(timer); reject(new Error(`${what} exited with code ${c}`)); });
+    child.once('exit', onExit);
+    check();
   });
 }
 
@@ -125,9 +129,12 @@ async function startDemoCamera() {
   let err = '';
   cam.stderr.on('data', (d) => { err += d.toString(); process.stderr.write(d); });
   try {
-    const m = await waitForLine(cam, /(rtsp:\/\/\S+)/, 'demo camera', 15000);
+    const seen = { text: '' };
+    const m = await waitForLine(cam, /(rtsp:\/\/\S+)/, 'demo camera', 15000, seen);
+    // its ONVIF service (the next line; another port than 8580 when that one is taken)
+    const onvif = await waitForLine(cam, /demo camera ONVIF: (http:\/\/\S+)/, 'demo camera ONVIF', 2000, seen).then((o) => o[1], () => null);
     cam.stdout.on('data', () => {}); // keep draining
-    return m[1];
+    return { url: m[1], onvif };
   } catch (e) {
     if (/in use/.test(err)) throw new Usage(`the demo camera's port ${demoPort} is in use (another npm start or demo camera?): set DEMO_CAMERA_PORT to a free port, e.g. DEMO_CAMERA_PORT=${demoPort + 1} npm start`);
     throw e;
@@ -187,10 +194,11 @@ async function main() {
 
   let camera = null;
   let demoUrl = null;
+  let demoOnvifUrl = null;
   if (env.RTSP_URL) camera = splitCredentials(env.RTSP_URL, env);
   else {
-    demoUrl = await startDemoCamera();
-    log(`demo camera at ${demoUrl}`);
+    ({ url: demoUrl, onvif: demoOnvifUrl } = await startDemoCamera());
+    log(`demo camera at ${demoUrl}${demoOnvifUrl ? ` (ONVIF ${demoOnvifUrl})` : ''}`);
   }
 
   // The flow is settled before Node-RED starts, so a camera node never connects to a URL it
@@ -206,7 +214,7 @@ async function main() {
   const demo = JSON.parse(readFileSync(join(root, 'scripts', 'demo', 'flow.json'), 'utf8'));
   const plan = unreadable && !env.RESET_FLOWS
     ? { deploy: null, notes: [`${flowFile} could not be read (${unreadable}): left as it is; RESET_FLOWS=1 npm start replaces it with the demo flow`] }
-    : planFlow(Array.isArray(current) ? current : [], demo, { reset: !!env.RESET_FLOWS, camera, demoUrl, transport: env.RTSP_TRANSPORT });
+    : planFlow(Array.isArray(current) ? current : [], demo, { reset: !!env.RESET_FLOWS, camera, demoUrl, demoOnvifUrl, transport: env.RTSP_TRANSPORT });
   // credentials go through the admin API (Node-RED encrypts them); until that deploy, safe
   // mode keeps the flows stopped
   const viaApi = !!plan.deploy && plan.deploy.some((n) => n.credentials);

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const FIELDS = ['name', 'url', 'transport', 'connect', 'linger', 'setupAudio', 'reconnectMin', 'reconnectMax', 'stallTimeout', 'udpPortRange', 'maxFrameMB', 'width', 'height'];
+const FIELDS = ['name', 'url', 'transport', 'connect', 'linger', 'setupAudio', 'reconnectMin', 'reconnectMax', 'stallTimeout', 'udpPortRange', 'maxFrameMB', 'width', 'height', 'onvif'];
 
 test('every example and the demo flow share one rtsp-camera config node', () => {
   const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.json')).map((f) => join('examples', f));

@@ -90,3 +90,17 @@ test('credentials in the URL move out of it; live view paths', async () => {
   assert.deepEqual(splitCredentials('http://u:p@cam/video.mjpg'), { url: 'http://cam/video.mjpg', username: 'u', password: 'p' });
   assert.deepEqual(liveViewPaths(demo()), ['/camera/demo']);
 });
+
+test('the demo camera\'s ONVIF address follows it; a camera from RTSP_URL loses it', async () => {
+  const { planFlow } = await load();
+  const onvif = (port: number): string => `http://127.0.0.1:${port}/onvif/device_service`;
+  const first = planFlow([], demo(), { demoUrl: DEMO_8554, demoOnvifUrl: onvif(8581) });
+  assert.equal(camera(first.deploy!).onvif, onvif(8581), 'ONVIF on another port than 8580');
+  const kept = userFlow();
+  camera(kept).url = DEMO_8554;
+  camera(kept).onvif = onvif(8580);
+  assert.equal(camera(planFlow(kept, demo(), { demoUrl: DEMO_8554, demoOnvifUrl: onvif(8582) }).deploy!).onvif, onvif(8582));
+  assert.equal(planFlow(kept, demo(), { demoUrl: DEMO_8554, demoOnvifUrl: onvif(8580) }).deploy, null, 'nothing moved');
+  const mine = planFlow(kept, demo(), { camera: { url: 'rtsp://10.0.0.9/live', username: '', password: '' } });
+  assert.equal(camera(mine.deploy!).onvif, '', 'the demo camera\'s ONVIF address is not the new camera\'s');
+});
