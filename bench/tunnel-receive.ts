@@ -7,7 +7,7 @@
  *   node --import tsx bench/tunnel-receive.ts
  */
 import * as net from 'node:net';
-import { openHttpTunnel } from '../src/transport/http-tunnel';
+import { openHttpTunnel } from '../src/transport/tunnel/open';
 import { ReadSlab } from '../src/transport/read-slab';
 import { RtspReader } from '../src/rtsp/message';
 import { interleavedFrame } from '../src/rtsp/serialize';

@@ -2,7 +2,7 @@
  * Typed camera errors. Every failure a user can see maps to one short `reason` (what the
  * node status shows) and a longer message (what Catch nodes and logs get). Messages are
  * built by the code that knows the context; they must already be free of credentials
- * (see rtsp/url.ts `redactUrl`/`redactText`).
+ * (see rtsp/redact.ts `redactUrl`/`redactText`).
  */
 export type CameraErrorReason =
   | 'auth failed'

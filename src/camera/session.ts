@@ -1,35 +1,48 @@
 /**
- * CameraSession: one camera's lifecycle as a state machine. Each connection attempt runs the
- * RTSP handshake (handshake.ts); the session watches the playing attempt for stalls, fails
- * it, reconnects with backoff, switches an 'auto' session from UDP to TCP, and tears
- * everything down on close(). Every state change goes through transition(), checked against
- * TRANSITIONS:
+ * CameraSession: one camera's lifecycle as a state machine, whatever the source. The session
+ * runs one connection attempt after another (attempt.ts), watches the playing attempt for
+ * stalls, fails it, reconnects with backoff (transient handshake failures quickly), replaces
+ * an attempt at once when it asks (an RTSP 'auto' session switching from UDP to TCP), and
+ * closes everything on close(). Every state change goes through transition(), checked
+ * against TRANSITIONS; a change the table does not allow is a bug, logged as an error:
  *
  *   idle ──> connecting ──> playing ──> reconnecting ──> connecting ...
- *     │          │  ▲          │  (UDP→TCP)  ▲               │
+ *     │          │  ▲          │  (restart)  ▲               │
  *     │          │  └──────────┘             └── connecting ─┘ (failure)
- *     └──────────┴─────────────┴────────── closed (from any state, final)
+ *     │          └─────────────┴──────────────────── closing ──> closed
+ *     └──────────────────────────────────────────────────────────┘ (invalid URL)
+ *
+ * 'closing' (close() waits for the TEARDOWN) is the session's own: the state events and the
+ * `state` property go from the last public state straight to 'closed'.
+ *
+ * The seam for other sources. An attempt is one try at the camera and the one owner of what
+ * that try opens; the session only drives the ConnectionAttempt interface and listens on
+ * AttemptHost, so another kind of source (an HTTP multipart/x-mixed-replace stream, a polled
+ * snapshot URL) gets the backoff, reconnects, stall watchdog, stats, states and events as they
+ * are: implement AttemptSource and ConnectionAttempt (the RTSP ones are rtsp-attempt.ts), and
+ * choose the source by URL scheme in the constructor. open() resolving means 'playing'; a
+ * rejection is a failed try (the transient reasons of errors.ts isTransientHandshakeError are
+ * retried quickly, others with backoff); host.fail() after that is a lost stream
+ * ('reconnecting'); host.frame() delivers JPEGs, and a playing attempt without one for
+ * stallTimeoutMs fails as 'stalled'; close(teardownWaitMs) must release everything at once.
  */
 import { EventEmitter } from 'node:events';
 import { CameraError, isTransientHandshakeError } from '../errors';
-import { parseRtspUrl, type RtspUrl } from '../rtsp/url';
+import { parseRtspUrl } from '../rtsp/url';
 import { redactText } from '../rtsp/redact';
-import type { SdpTrack } from '../sdp/media';
-import type { RtspConnection } from '../transport/rtsp-connection';
 import { monotonicMs } from '../transport/clock';
-import { MediaTrack } from './media-track';
 import { Backoff } from './backoff';
-import { handshake, newAttempt, trackInfo, FallbackToTcp, type Attempt, type HandshakeHost } from './handshake';
+import { RestartAttempt, type AttemptHost, type AttemptSource, type AttemptStats, type ConnectionAttempt, type LogLevel } from './attempt';
+import { RtspSource } from './rtsp-attempt';
 import { RateWindow } from './rate-window';
-import type {
-  CameraOptions, CameraSessionEvents, CameraState, FrameInfo, StateChange, StatsReport, TrackInfo, TransportMode,
-} from './types';
+import type { CameraOptions, CameraSessionEvents, CameraState, FrameInfo, StateChange, StatsReport, TrackInfo } from './types';
 
-/** RTP must arrive this soon after PLAY over UDP in 'auto' mode, else the session switches to TCP. */
-export const AUTO_UDP_TIMEOUT_MS = 3000;
+/** close(): how long the TEARDOWN (and a SETUP still in flight before it) may take, each. */
 const TEARDOWN_WAIT_MS = 2000;
-/** How long a switch to TCP waits for the old session's TEARDOWN reply before connecting again. */
-const SWITCH_TEARDOWN_WAIT_MS = 1000;
+/** How long the TEARDOWN of a failed attempt may take; it runs in the background. */
+const FAILED_TEARDOWN_WAIT_MS = 1000;
+/** How long a restart waits for the old attempt's TEARDOWN reply before connecting again. */
+const RESTART_TEARDOWN_WAIT_MS = 1000;
 /**
  * Transient handshake failures (errors.ts isTransientHandshakeError) are retried this many
  * times in a row, after QUICK_RETRY_MS (±20 %) or what a 503's Retry-After asks, before the
@@ -38,63 +51,64 @@ const SWITCH_TEARDOWN_WAIT_MS = 1000;
 export const QUICK_RETRIES = 3;
 export const QUICK_RETRY_MS = 300;
 
+/** The public states plus 'closing': close() called, the TEARDOWN not yet done. */
+type Phase = CameraState | 'closing';
+
 /** The allowed state changes; anything else is a bug, logged and refused. */
-const TRANSITIONS: Readonly<Record<CameraState, readonly CameraState[]>> = {
-  idle: ['connecting', 'closed'],
-  connecting: ['playing', 'reconnecting', 'closed'],
-  // 'connecting' from 'playing': an 'auto' session that got no RTP over UDP starts over on TCP
-  playing: ['reconnecting', 'connecting', 'closed'],
-  reconnecting: ['connecting', 'closed'],
+const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
+  // 'closed' from 'idle': an invalid URL ends the session at start()
+  idle: ['connecting', 'closing', 'closed'],
+  connecting: ['playing', 'reconnecting', 'closing'],
+  // 'connecting' from 'playing': an attempt that asked to be replaced (restart)
+  playing: ['reconnecting', 'connecting', 'closing'],
+  reconnecting: ['connecting', 'closing'],
+  closing: ['closed'],
   closed: [],
 };
+
+const NO_STATS: AttemptStats = Object.freeze({
+  ssrc: null, packetsReceived: 0, packetsExpected: 0, packetsLost: 0, fractionLost: 0, jitterMs: 0,
+  framesDropped: 0, senderReport: null, transport: null, width: 0, height: 0,
+});
 
 function toCameraError(err: unknown): CameraError {
   if (err instanceof CameraError) return err;
   return new CameraError('protocol error', err instanceof Error ? err.message : String(err));
 }
 
-/**
- * 32 random bits for our SSRC and CNAME. RFC 3550 §8.1 asks for a random SSRC so that two
- * receivers rarely collide; that needs no cryptographic strength, and Math.random (seeded by
- * V8 from OS entropy) spares loading node:crypto at start-up, which every process pays for.
- */
-function random32(): number {
-  return Math.floor(Math.random() * 0x100000000) >>> 0;
-}
-
 export class CameraSession extends EventEmitter<CameraSessionEvents> {
   tracks: TrackInfo[] = [];
   latestFrame: { jpeg: Buffer; info: FrameInfo } | null = null;
-  /** the UDP receive buffer the OS granted, for diagnostics (0 before UDP) */
-  udpRecvBufferSize = 0;
 
-  private current: CameraState = 'idle';
+  private phase: Phase = 'idle';
+  /** what `state` and the events say: the phase, except that 'closing' is not shown */
+  private shown: CameraState = 'idle';
   private readonly opts: CameraOptions;
-  private readonly username: string | undefined;
-  private readonly password: string | undefined;
-  private readonly ssrc = random32();
-  /** what the handshake may ask of this session */
-  private readonly host: HandshakeHost;
   private readonly startUrl: string;
-  private readonly parsed: RtspUrl | null;
+  /** null when the URL is not one the session can open */
+  private readonly source: AttemptSource | null;
   private readonly secrets: string[];
   private readonly backoff: Backoff;
-  private readonly cname = `rtsp-mjpeg-${random32().toString(16).padStart(8, '0')}`;
-  private transportMode: TransportMode;
-  private attempt: Attempt | null = null;
+  /** what the attempts tell this session */
+  private readonly host: AttemptHost;
+  /** the attempt whose reports count; null once it ended (and while none runs) */
+  private live: ConnectionAttempt | null = null;
+  /** the attempt the stats come from: the live one, else the last one until the next starts */
+  private last: ConnectionAttempt | null = null;
+  /** attempts whose close (a TEARDOWN) still runs in the background; close() cuts it short */
+  private readonly ending = new Set<ConnectionAttempt>();
   private attemptSeq = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   /** quick retries since the session last reached 'playing' */
   private quickRetries = 0;
   private tickTimer: NodeJS.Timeout | null = null;
   private closePromise: Promise<void> | null = null;
-  private closing = false;
-  private readonly lingering = new Set<RtspConnection>();
 
   private frameIndex = 0;
   private lastFrameAt = 0;
+  /** frames dropped and bytes received by the attempts before `last` */
   private droppedBefore = 0;
-  private bytesTotal = 0;
+  private bytesBefore = 0;
   private lastStatsAt = 0;
   private readonly rates = new RateWindow(2000);
   private lastWidth = 0;
@@ -104,31 +118,25 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   constructor(url: string, options: CameraOptions = {}) {
     super();
     this.opts = options;
-    this.parsed = parseRtspUrl(url);
-    this.username = options.username ?? this.parsed?.username ?? undefined;
-    this.password = options.password ?? this.parsed?.password ?? undefined;
-    this.secrets = [this.password, this.parsed?.password].filter((s): s is string => typeof s === 'string' && s.length > 0);
-    this.startUrl = this.parsed?.clean ?? '';
-    this.transportMode = options.transport ?? 'tcp';
+    const parsed = parseRtspUrl(url);
+    const username = options.username ?? parsed?.username ?? undefined;
+    const password = options.password ?? parsed?.password ?? undefined;
+    this.secrets = [password, parsed?.password].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    this.startUrl = parsed?.clean ?? '';
+    this.source = parsed ? new RtspSource(this.startUrl, options, username, password) : null;
     this.backoff = new Backoff({ minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs });
-    const mode = (): TransportMode => this.transportMode;
     this.host = {
-      opts: options, username: this.username, password: this.password, ssrc: this.ssrc,
-      get mode(): TransportMode { return mode(); },
       log: (level, msg) => this.log(level, msg),
-      isLive: (a) => !a.done && !this.closing,
-      onConnectionFailure: (a, err) => this.fail(a, err),
-      onTracks: (tracks) => {
-        this.tracks = tracks;
-        this.safeEmit('tracks', tracks);
+      tracks: (a, list) => {
+        if (a !== this.live) return;
+        this.tracks = list;
+        this.safeEmit('tracks', list);
       },
-      makeTrack: (a, t, video) => this.makeTrack(a, t, video),
-      onUdpBuffer: (bytes) => { this.udpRecvBufferSize = bytes; },
-      onTcpChosen: (why) => {
-        // Later reconnects go straight to TCP: a camera that refused UDP once refuses it again.
-        this.transportMode = 'tcp';
-        this.log('info', `transport tcp (auto): ${why}`);
+      frame: (a, jpeg, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt) => {
+        if (a === this.live) this.onFrame(jpeg, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt);
       },
+      fail: (a, err) => this.fail(a, err),
+      restart: (a) => this.restart(a),
     };
   }
 
@@ -138,17 +146,23 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   }
 
   get state(): CameraState {
-    return this.current;
+    return this.shown;
+  }
+
+  /** the UDP receive buffer the OS granted, for diagnostics (0 before UDP) */
+  get udpRecvBufferSize(): number {
+    return this.source instanceof RtspSource ? this.source.udpRecvBufferSize : 0;
   }
 
   /** Starts connecting (openCamera calls it). Idempotent. */
   start(): void {
-    if (this.current !== 'idle' || this.closing) return;
-    if (!this.parsed) {
+    if (this.phase !== 'idle') return;
+    if (!this.source) {
       const err = new CameraError('invalid url', 'not an rtsp:// or rtsps:// URL');
       this.lastError = err;
       this.emitError(err);
-      this.transition('closed', 'invalid url');
+      // an 'error' listener may have closed the session already
+      if (this.phase === 'idle') this.transition('closed', 'invalid url');
       return;
     }
     const tick = Math.max(50, Math.min(500, this.opts.statsIntervalMs ?? 1000));
@@ -160,8 +174,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     // listeners attached right after openCamera() see every change.
     this.transition('connecting', undefined, undefined, 'next tick');
     process.nextTick(() => {
-      if (this.closing) return;
-      void this.runAttempt();
+      if (this.phase === 'connecting') void this.runAttempt();
     });
   }
 
@@ -169,35 +182,25 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
    * The one place the state changes. A change missing from TRANSITIONS is refused and logged;
    * `announce: 'next tick'` delays the 'state' event (not the change) by one tick.
    */
-  private transition(to: CameraState, reason?: StateChange['reason'], retryInMs?: number, announce: 'now' | 'next tick' = 'now'): void {
-    const from = this.current;
+  private transition(to: Phase, reason?: StateChange['reason'], retryInMs?: number, announce: 'now' | 'next tick' = 'now'): void {
+    const from = this.phase;
     if (!TRANSITIONS[from].includes(to)) {
       this.log('error', `refused state change ${from} → ${to}`);
       return;
     }
-    this.current = to;
+    this.phase = to;
+    if (to === 'closing') return;
+    this.shown = to;
     const change: StateChange = retryInMs !== undefined ? { state: to, reason, retryInMs } : { state: to, reason };
     if (announce === 'now') this.safeEmit('state', change);
-    else process.nextTick(() => { if (!this.closing) this.safeEmit('state', change); });
+    else process.nextTick(() => { if (!this.isClosing()) this.safeEmit('state', change); });
   }
 
-  /**
-   * Ends attempt `a` and starts a new one over TCP on a new connection. The old session is
-   * torn down first (its reply awaited, bounded): cameras that serve one client at a time
-   * refuse the new one while the old session lives.
-   */
-  private switchToTcp(a: Attempt, why: string): void {
-    if (a.done || this.closing || this.attempt !== a) return;
-    this.log('info', `transport tcp (auto): ${why}; switching to TCP on a new connection`);
-    this.transportMode = 'tcp';
-    const torn = this.cleanupAttempt(a, true, SWITCH_TEARDOWN_WAIT_MS);
-    if (this.current === 'playing') this.transition('connecting', undefined);
-    void torn.then(() => {
-      if (!this.closing && this.attempt === a && this.retryTimer === null) void this.runAttempt();
-    });
+  private isClosing(): boolean {
+    return this.phase === 'closing' || this.phase === 'closed';
   }
 
-  private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
+  private log(level: LogLevel, msg: string): void {
     this.opts.logger?.(level, redactText(msg, this.secrets));
   }
 
@@ -218,47 +221,59 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
 
   private async runAttempt(): Promise<void> {
     this.retryTimer = null;
-    if (this.closing) return;
-    const a = newAttempt(++this.attemptSeq, this.startUrl);
-    this.attempt = a;
-    if (this.current !== 'connecting') this.transition('connecting', this.lastError?.reason);
+    if (this.isClosing() || this.source === null) return;
+    const prev = this.last;
+    if (prev !== null) {
+      this.bytesBefore += prev.bytesReceived;
+      this.droppedBefore += prev.stats().framesDropped;
+    }
+    const a = this.source.newAttempt(++this.attemptSeq, this.host);
+    this.live = a;
+    this.last = a;
+    if (this.phase !== 'connecting') this.transition('connecting', this.lastError?.reason);
     try {
-      await handshake(this.host, a);
+      await a.open();
     } catch (err) {
-      if (err instanceof FallbackToTcp) this.switchToTcp(a, err.message);
+      if (err instanceof RestartAttempt) this.restart(a);
       else this.fail(a, toCameraError(err));
       return;
     }
-    a.playing = true;
-    a.playingSince = monotonicMs();
-    this.lastFrameAt = a.playingSince;
-    this.backoff.onPlaying(a.playingSince);
+    // failed or closed while its last reply was on the way: that has been dealt with
+    if (a !== this.live) return;
+    const now = monotonicMs();
+    this.lastFrameAt = now;
+    this.backoff.onPlaying(now);
     this.lastError = null;
     this.quickRetries = 0;
-    if (this.transportMode === 'auto' && a.transport === 'udp') {
-      this.log('info', `transport udp (auto): the camera accepted UDP; TCP if no RTP arrives within ${AUTO_UDP_TIMEOUT_MS} ms`);
-      a.autoTimer = setTimeout(() => {
-        a.autoTimer = null;
-        if (a.done || a.tracks.some((t) => t.packets > 0)) return;
-        this.switchToTcp(a, `no RTP over UDP within ${AUTO_UDP_TIMEOUT_MS} ms`);
-      }, AUTO_UDP_TIMEOUT_MS);
-    }
     this.transition('playing');
   }
 
-  private makeTrack(a: Attempt, t: SdpTrack, video: boolean): MediaTrack {
-    return new MediaTrack({
-      info: trackInfo(t), video, width: this.opts.width, height: this.opts.height, maxFrameBytes: this.opts.maxFrameBytes,
-      ssrc: this.ssrc, cname: this.cname, now: monotonicMs,
-      onFrame: video ? (f, receivedAt, capturedAt) => this.onFrame(a, f.jpeg, f.width, f.height, f.rtpTimestamp, f.ssrc, receivedAt, capturedAt) : undefined,
-      onBye: () => this.fail(a, new CameraError('end of stream', 'the camera ended the stream (RTCP BYE)')),
+  /** Closes an attempt that ended; a TEARDOWN runs on in the background, cut short by close(). */
+  private endAttempt(a: ConnectionAttempt, teardownWaitMs?: number): Promise<void> {
+    if (this.live === a) this.live = null;
+    this.ending.add(a);
+    const closed = a.close(teardownWaitMs);
+    void closed.then(() => this.ending.delete(a));
+    return closed;
+  }
+
+  /**
+   * Replaces attempt `a` by a new one at once, without backoff. Its session is torn down first
+   * (the reply awaited, bounded): cameras that serve one client at a time refuse the new one
+   * while the old session lives.
+   */
+  private restart(a: ConnectionAttempt): void {
+    if (a !== this.live) return;
+    const torn = this.endAttempt(a, RESTART_TEARDOWN_WAIT_MS);
+    if (this.phase === 'playing') this.transition('connecting', undefined);
+    void torn.then(() => {
+      if (this.phase === 'connecting' && this.last === a && this.retryTimer === null) void this.runAttempt();
     });
   }
 
   // ---------------------------------------------------------------- media
 
-  private onFrame(a: Attempt, jpeg: Buffer, width: number, height: number, rtpTimestamp: number, ssrc: number, receivedAt: number, capturedAt: number | null): void {
-    if (a.done) return;
+  private onFrame(jpeg: Buffer, width: number, height: number, rtpTimestamp: number, ssrc: number, receivedAt: number, capturedAt: number | null): void {
     this.lastFrameAt = monotonicMs();
     this.lastWidth = width;
     this.lastHeight = height;
@@ -270,66 +285,59 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   /** One coalesced timer per session: stall watchdog, reorder flush, stats. */
   private tick(): void {
     const now = monotonicMs();
-    const a = this.attempt;
-    if (a && a.playing && !a.done) {
-      for (const t of a.tracks) t.flush();
+    const a = this.live;
+    if (a !== null && this.phase === 'playing') {
+      a.flush();
       const stall = this.opts.stallTimeoutMs ?? 10000;
       if (now - this.lastFrameAt > stall) {
         this.fail(a, new CameraError('stalled', `no complete JPEG frame for ${Math.round((now - this.lastFrameAt) / 1000)} s`));
       }
     }
     this.rates.add({ t: now, frames: this.frameIndex, bytes: this.currentBytes() });
-    if (now - this.lastStatsAt >= (this.opts.statsIntervalMs ?? 1000) - 1 && this.current !== 'closed') {
+    if (now - this.lastStatsAt >= (this.opts.statsIntervalMs ?? 1000) - 1 && this.phase !== 'closed') {
       this.lastStatsAt = now;
       this.safeEmit('stats', this.getStats());
     }
   }
 
   private currentBytes(): number {
-    const a = this.attempt;
-    let b = this.bytesTotal;
-    if (a) for (const t of a.tracks) b += t.bytes;
-    return b;
+    return this.bytesBefore + (this.last?.bytesReceived ?? 0);
   }
 
   getStats(): StatsReport {
-    const a = this.attempt;
-    const v = a?.video ?? null;
-    const rec = v?.reception() ?? null;
+    const m = this.last?.stats() ?? NO_STATS;
     const { fps, bitrateKbps } = this.rates.rates({ t: monotonicMs(), frames: this.frameIndex, bytes: this.currentBytes() });
-    const d = v?.depacketizer?.stats;
     return {
-      ssrc: rec?.ssrc ?? null,
-      packetsReceived: rec?.packetsReceived ?? 0,
-      packetsExpected: rec?.packetsExpected ?? 0,
-      packetsLost: rec?.packetsLost ?? 0,
-      fractionLost: rec?.fractionLost ?? 0,
-      jitterMs: rec ? Math.round(rec.jitterMs * 1000) / 1000 : 0,
+      ssrc: m.ssrc,
+      packetsReceived: m.packetsReceived,
+      packetsExpected: m.packetsExpected,
+      packetsLost: m.packetsLost,
+      fractionLost: m.fractionLost,
+      jitterMs: m.jitterMs,
       framesEmitted: this.frameIndex,
-      framesDropped: this.droppedBefore + (d?.framesDropped ?? 0),
+      framesDropped: this.droppedBefore + m.framesDropped,
       fps,
       bitrateKbps,
-      senderReport: v?.senderReport ?? null,
-      // 'http' is interleaved TCP inside the tunnel; only a user's choice selects it
-      transport: a?.transport === 'tcp' && this.transportMode === 'http' ? 'http' : a?.transport ?? null,
-      state: this.current,
+      senderReport: m.senderReport,
+      transport: m.transport,
+      state: this.shown,
       bytesReceived: this.currentBytes(),
-      width: this.lastWidth || v?.info.width || 0,
-      height: this.lastHeight || v?.info.height || 0,
+      width: this.lastWidth || m.width,
+      height: this.lastHeight || m.height,
     };
   }
 
-  // ---------------------------------------------------------------- failure, cleanup
+  // ---------------------------------------------------------------- failure, close
 
   /** Ends the attempt and schedules the next one (or does nothing when already handled). */
-  private fail(a: Attempt, err: CameraError): void {
-    if (a.done || this.closing || this.attempt !== a) return;
-    if (!a.playing && this.quickRetry(a, err)) return;
-    void this.cleanupAttempt(a, err.reason === 'stalled' || err.reason === 'end of stream');
+  private fail(a: ConnectionAttempt, err: CameraError): void {
+    if (a !== this.live) return;
+    if (this.phase !== 'playing' && this.quickRetry(a, err)) return;
+    void this.endAttempt(a, err.reason === 'stalled' || err.reason === 'end of stream' ? FAILED_TEARDOWN_WAIT_MS : undefined);
     this.lastError = err;
     this.log('warn', err.message);
     this.emitError(new CameraError(err.reason, redactText(err.message, this.secrets), err.statusCode, err.retryAfterMs));
-    if (this.closing) return; // an 'error' listener closed the session
+    if (this.isClosing()) return; // an 'error' listener closed the session
     // A server that said when to come back is not asked sooner.
     const delay = Math.max(this.backoff.next(err.reason, monotonicMs()), err.retryAfterMs ?? 0);
     // Timer first: a listener may call close() from inside the state event, and close() must find it.
@@ -342,7 +350,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
    * 'error') and the next one starts soon. False when the failure is not transient or the
    * quick retries are used up; the backoff then applies.
    */
-  private quickRetry(a: Attempt, err: CameraError): boolean {
+  private quickRetry(a: ConnectionAttempt, err: CameraError): boolean {
     if (!isTransientHandshakeError(err) || this.quickRetries >= QUICK_RETRIES) return false;
     this.quickRetries++;
     // Retry-After is a minimum: jitter only upwards (10 %), so that clients told the same
@@ -350,7 +358,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     const delay = err.retryAfterMs !== undefined
       ? Math.round(err.retryAfterMs * (1 + 0.1 * Math.random()))
       : Math.round(QUICK_RETRY_MS * (0.8 + 0.4 * Math.random()));
-    void this.cleanupAttempt(a, true);
+    void this.endAttempt(a, FAILED_TEARDOWN_WAIT_MS);
     this.lastError = err;
     this.log('info', `${err.message}; retrying in ${delay} ms (${this.quickRetries} of ${QUICK_RETRIES})`);
     this.retryTimer = setTimeout(() => void this.runAttempt(), delay);
@@ -358,60 +366,31 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   }
 
   /**
-   * Releases everything of one attempt; optionally sends TEARDOWN first (in the background,
-   * bounded by teardownWaitMs). Resolves when the TEARDOWN is answered or given up.
-   */
-  private cleanupAttempt(a: Attempt, teardown: boolean, teardownWaitMs = 1000): Promise<void> {
-    if (a.done) return Promise.resolve();
-    a.done = true;
-    a.playing = false;
-    if (a.autoTimer) clearTimeout(a.autoTimer);
-    a.autoTimer = null;
-    for (const t of a.tracks) {
-      this.bytesTotal += t.bytes;
-      this.droppedBefore += t.depacketizer?.stats.framesDropped ?? 0;
-      t.close();
-    }
-    a.tracks = [];
-    for (const u of a.udp) u?.close();
-    for (const p of a.pairs) p.close();
-    a.udp = [];
-    a.pairs = [];
-    const conn = a.conn;
-    a.conn = null;
-    if (conn && !conn.isClosed) {
-      if (teardown && conn.sessionId !== null) {
-        this.lingering.add(conn);
-        return conn.teardown(a.aggregate, teardownWaitMs).finally(() => { conn.close(); this.lingering.delete(conn); });
-      }
-      conn.close();
-    }
-    return Promise.resolve();
-  }
-
-  /**
-   * TEARDOWN (waiting at most 2 s), then every socket, timer and port released. Resolves in
-   * bounded time even when the camera is gone.
+   * TEARDOWN (after a SETUP in flight, each waiting at most 2 s), then every socket, timer and
+   * port released. Resolves in bounded time even when the camera is gone.
    */
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
-    this.closing = true;
-    this.closePromise = (async (): Promise<void> => {
-      if (this.retryTimer) clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-      if (this.tickTimer) clearInterval(this.tickTimer);
-      this.tickTimer = null;
-      const a = this.attempt;
-      if (a && !a.done) {
-        const conn = a.conn;
-        if (conn && !conn.isClosed && conn.sessionId === null) await conn.whenAnswered('SETUP', TEARDOWN_WAIT_MS);
-        if (conn && !conn.isClosed && conn.sessionId !== null) await conn.teardown(a.aggregate, TEARDOWN_WAIT_MS);
-        void this.cleanupAttempt(a, false);
-      }
-      for (const c of this.lingering) c.close();
-      this.lingering.clear();
-      if (this.current !== 'closed') this.transition('closed', 'closed');
-    })();
+    if (this.phase === 'closed') return (this.closePromise = Promise.resolve());
+    this.transition('closing');
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    const a = this.live;
+    this.live = null;
+    if (a === null) {
+      this.finishClose();
+      return (this.closePromise = Promise.resolve());
+    }
+    // Called now, not after an await: the attempt stops reporting from this moment.
+    this.closePromise = a.close(TEARDOWN_WAIT_MS).then(() => this.finishClose());
     return this.closePromise;
+  }
+
+  private finishClose(): void {
+    for (const e of this.ending) void e.close();
+    this.ending.clear();
+    this.transition('closed', 'closed');
   }
 }

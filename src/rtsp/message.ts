@@ -13,15 +13,10 @@
  * Writing messages is serialize.ts.
  */
 import { RtspProtocolError } from '../errors';
+import { addHeaderLine, header, parseHeaderLine, type Headers } from './header-fields';
 
-/** Header fields by lower-case name; values in the order received. */
-export type Headers = Map<string, string[]>;
-
-/** First value of a header, name matched case-insensitively (RFC 2326 §4.2: names are case-insensitive). */
-export function header(h: Headers, name: string): string | undefined {
-  const v = h.get(name.toLowerCase());
-  return v === undefined ? undefined : v[0];
-}
+// A message's headers are read with these; they are part of what this module hands out.
+export { header, type Headers };
 
 export interface RtspResponse {
   version: string;
@@ -357,28 +352,12 @@ export class RtspReader {
   }
 
   private headerLine(text: string): boolean {
-    const c0 = text.charCodeAt(0);
-    if (c0 === 0x20 || c0 === 0x09) {
-      // obs-fold (RFC 2326 §4.2 via RFC 822 folding): continuation of the previous value.
-      if (this.lastHeader !== null) {
-        const values = this.headers.get(this.lastHeader)!;
-        const cont = text.trim();
-        const last = values[values.length - 1]!;
-        values[values.length - 1] = last.length === 0 ? cont : cont.length === 0 ? last : `${last} ${cont}`;
-      }
-      return true;
-    }
-    const colon = text.indexOf(':');
-    if (colon <= 0) return true; // not a header field: tolerated and ignored
-    if (++this.headerCount > this.limits.headerCount) {
+    const line = parseHeaderLine(text);
+    if (line === null) return true; // not a header field: tolerated and ignored
+    if (line.name !== null && ++this.headerCount > this.limits.headerCount) {
       return this.fail(`RTSP message with more than ${this.limits.headerCount} header fields`);
     }
-    const name = text.slice(0, colon).trim().toLowerCase();
-    const value = text.slice(colon + 1).trim();
-    const list = this.headers.get(name);
-    if (list) list.push(value);
-    else this.headers.set(name, [value]);
-    this.lastHeader = name;
+    this.lastHeader = addHeaderLine(this.headers, line, this.lastHeader);
     return true;
   }
 

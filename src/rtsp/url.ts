@@ -6,7 +6,6 @@
  * followed by a host[:port] (splitUserinfo, the one splitter the nodes use too) and malformed
  * percent escapes are kept literally.
  */
-export { redactText, redactUrl } from './redact';
 
 export interface RtspUrl {
   /** rtsps:// (RTSP over TLS) */

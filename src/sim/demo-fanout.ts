@@ -16,7 +16,7 @@ import { allocateUdpPair, type UdpPair } from '../transport/port-allocator';
 import { AudioSource, VideoSource, wallClockMs } from './media-source';
 import { applyPacketFaults } from './packet-faults';
 import { Pacer } from './pacer';
-import type { DemoCameraFaults, DemoCameraStats } from './demo-camera';
+import type { DemoCameraFaults, DemoCameraStats } from './types';
 
 /** stop writing frames to a TCP client with more than this queued (it gets frames skipped) */
 const MAX_TCP_BACKLOG = 512 * 1024;

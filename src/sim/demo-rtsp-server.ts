@@ -12,7 +12,7 @@ import { parseTransport, type TransportSpec } from '../rtsp/transport-header';
 import { buildDemoSdp, contentBase, hostForUrl, resolveTarget } from './demo-sdp';
 import { DemoAuth } from './demo-auth';
 import { MediaFanOut, type DemoConnection, type DemoSession, type FanOutState, type TrackTransport } from './demo-fanout';
-import type { DemoCamera, DemoCameraFaults, DemoCameraOptions, DemoCameraStats } from './demo-camera';
+import type { DemoCamera, DemoCameraFaults, DemoCameraOptions, DemoCameraStats } from './types';
 
 const SERVER = 'rtsp-mjpeg-demo-camera';
 const PUBLIC = 'OPTIONS, DESCRIBE, GET_PARAMETER, PAUSE, PLAY, SETUP, SET_PARAMETER, TEARDOWN';

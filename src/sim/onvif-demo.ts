@@ -14,48 +14,9 @@ import { JpegEncoder } from './jpeg-encoder';
 import { TestPattern } from './test-pattern';
 import { DemoOnvifServer } from './onvif-server';
 import { DemoDiscoveryResponder } from './onvif-discovery';
-import type { DemoCamera, DemoCameraOptions } from './demo-camera';
+import type { DemoCamera, DemoCameraOptions, DemoOnvif, DemoOnvifOptions, DemoOnvifStats } from './types';
 
-export interface DemoOnvifOptions {
-  /** HTTP port of the ONVIF services (0 = ephemeral, the default) */
-  port?: number;
-  /** WS-Discovery UDP port: 3702 is the standard one; 0 = ephemeral (tests); null = no discovery answers (default 0) */
-  discoveryPort?: number | null;
-  /** seconds between scripted motion events; 0 = none (default 20) */
-  motionEverySec?: number;
-  /** the name in the discovery scopes (default "demo camera") */
-  name?: string;
-  /** when `port` is taken, use an ephemeral one instead of failing */
-  anyPortIfTaken?: boolean;
-}
-
-export interface DemoOnvifStats {
-  requests: number;
-  authFailures: number;
-  subscriptions: number;
-  renewals: number;
-  unsubscribes: number;
-  pulls: number;
-  activeSubscriptions: number;
-  probes: number;
-  probeMatches: number;
-}
-
-export interface DemoOnvif {
-  /** http://host:port/onvif/device_service */
-  readonly deviceUrl: string;
-  readonly port: number;
-  /** the UDP port the WS-Discovery answers come from, null when off */
-  readonly discoveryPort: number | null;
-  /** the WS-Discovery endpoint reference (urn:uuid:…) */
-  readonly endpoint: string;
-  readonly stats: DemoOnvifStats;
-  /** raises an event on every subscription; topic like "tns1:RuleEngine/CellMotionDetector/Motion" */
-  raise(topic: string, source: Record<string, string>, data: Record<string, string>): void;
-  /** the standard motion event (CellMotionDetector, IsMotion) */
-  setMotion(on: boolean): void;
-  close(): Promise<void>;
-}
+export type { DemoOnvif, DemoOnvifOptions, DemoOnvifStats };
 
 export const MOTION_TOPIC = 'tns1:RuleEngine/CellMotionDetector/Motion';
 const MOTION_SOURCE = { VideoSourceConfigurationToken: 'vsc0', VideoAnalyticsConfigurationToken: 'vac0', Rule: 'MyMotionDetectorRule' };

@@ -1,14 +1,15 @@
 /**
  * Incremental reader of one HTTP/1.x response head (RFC 7230 §3: status-line, header fields,
- * empty line), for the replies of an RTSP-over-HTTP tunnel. It stops at the empty line and
- * says where in the chunk the body begins, so the bytes after the head (already RTSP on a
- * tunnel GET) are handed on without a copy.
+ * empty line): the replies of an RTSP-over-HTTP tunnel (tunnel/), and of any other HTTP request
+ * a camera source makes. It stops at the empty line and says where in the chunk the body
+ * begins, so the bytes after the head (already RTSP on a tunnel GET) are handed on without a
+ * copy. Header lines are read as the RTSP reader reads them (rtsp/header-fields.ts).
  *
  * Memory is bounded by `limits.block`: the head is collected into one buffer of that size
  * and nothing else is kept. It never throws on input; a malformed or oversized head ends in
  * the 'error' result with a message that quotes no more than 40 bytes of the input.
  */
-import type { Headers } from '../rtsp/message';
+import { addHeaderLine, parseHeaderLine, type Headers } from '../rtsp/header-fields';
 
 export interface HttpHeadLimits {
   /** longest status or header line, bytes without its line ending */
@@ -113,24 +114,10 @@ export class HttpHeadReader {
       const m = STATUS_LINE.exec(this.statusLine.trim())!;
       return { state: 'done', head: { version: m[1]!, statusCode: Number(m[2]), reason: (m[3] ?? '').trim(), headers: this.headers }, rest: 0 };
     }
-    const c0 = text.charCodeAt(0);
-    if (c0 === 0x20 || c0 === 0x09) {
-      // obs-fold (RFC 7230 §3.2.4): continues the previous value
-      if (this.lastName !== null) {
-        const values = this.headers.get(this.lastName)!;
-        values[values.length - 1] = `${values[values.length - 1]!} ${text.trim()}`.trim();
-      }
-      return null;
-    }
-    const colon = text.indexOf(':');
-    const name = colon > 0 ? text.slice(0, colon).trim().toLowerCase() : '';
-    if (name.length === 0) return null; // not a header field: ignored, as the RTSP reader does
-    if (++this.count > this.limits.count) return this.fail(`HTTP response with more than ${this.limits.count} header fields`);
-    const value = text.slice(colon + 1).trim();
-    const list = this.headers.get(name);
-    if (list) list.push(value);
-    else this.headers.set(name, [value]);
-    this.lastName = name;
+    const line = parseHeaderLine(text);
+    if (line === null) return null; // not a header field: ignored
+    if (line.name !== null && ++this.count > this.limits.count) return this.fail(`HTTP response with more than ${this.limits.count} header fields`);
+    this.lastName = addHeaderLine(this.headers, line, this.lastName);
     return null;
   }
 }

@@ -1,13 +1,13 @@
 /**
- * One RTSP control connection (RFC 2326 over TCP, TLS, or the RTSP-over-HTTP tunnel of
- * http-tunnel.ts): request/response matching by CSeq,
- * request timeouts, authentication retry, the Session header, keep-alives, answers to
- * requests the server sends, and the interleaved `$` data (§10.12) handed to whoever set up
- * the channels. Policy (which requests to send, what failures mean) lives in the camera layer;
- * the keep-alive schedule lives in keep-alive.ts, the TLS certificate policy in connect-socket.ts.
+ * One RTSP control connection (RFC 2326 over TCP, TLS, or the RTSP-over-HTTP tunnel in
+ * tunnel/): request/response matching by CSeq, request timeouts, authentication retry, the
+ * Session header, keep-alives, answers to requests the server sends, and the interleaved `$`
+ * data (§10.12) handed to whoever set up the channels. Policy (which requests to send, what
+ * failures mean) lives in the camera layer; the keep-alive schedule lives in keep-alive.ts,
+ * the TLS certificate policy in connect-socket.ts.
  */
 import * as net from 'node:net';
-import type { HttpTunnel } from './tunnel-socket';
+import type { HttpTunnel } from './tunnel/socket';
 import { CameraError, reasonForStatus, socketErrorReason } from '../errors';
 import { RtspReader, header, type RtspResponse, type RtspRequest, type Headers } from '../rtsp/message';
 import { serializeRequest, serializeResponse, interleavedFrame } from '../rtsp/serialize';
@@ -19,14 +19,12 @@ import { ReadSlab } from './read-slab';
 import { connectError, connectTls } from './connect-socket';
 import { KeepAlive } from './keep-alive';
 
-export { keepAliveIntervalMs } from './keep-alive';
-
 // node:tls (rtsps only, connect-socket.ts), ./auth (node:crypto, only after a 401) and the
 // HTTP tunnel (node:crypto for its session cookie) load on first use: most cameras need none of
 // them, and loading them costs start-up CPU in every process that requires the library.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const loadAuth = (): typeof import('../rtsp/auth') => require('../rtsp/auth') as typeof import('../rtsp/auth');
-const loadTunnel = (): typeof import('./http-tunnel') => require('./http-tunnel') as typeof import('./http-tunnel');
+const loadTunnel = (): typeof import('./tunnel/open') => require('./tunnel/open') as typeof import('./tunnel/open');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const USER_AGENT = 'node-red-contrib-rtsp-mjpeg';
@@ -43,7 +41,7 @@ export interface RtspConnectionOptions {
   tlsFingerprint256?: string | undefined;
   tlsAllowSelfSigned?: boolean | undefined;
   /**
-   * RTSP tunnelled over HTTP (GET + POST, http-tunnel.ts) to host:port instead of a plain
+   * RTSP tunnelled over HTTP (GET + POST, tunnel/open.ts) to host:port instead of a plain
    * connection; `path` (the RTSP URL's path and query) is the target of both HTTP requests.
    * `secure` then means HTTPS.
    */

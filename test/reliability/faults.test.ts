@@ -12,7 +12,7 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { openCamera } from '../../src/camera/open';
+import { openCamera } from '../support/camera-session';
 import { startDemoCamera, type DemoCamera, type DemoCameraFaults, type DemoCameraOptions } from '../../src/sim/demo-camera';
 import type { CameraSession } from '../../src/camera/session';
 import type { CameraOptions, StateChange } from '../../src/camera/types';
@@ -241,7 +241,7 @@ describe('connection faults: truthful state, recovery within the backoff bound',
   });
 
   test('454 on keep-alive: session expired, full re-handshake, playing again', async () => {
-    // timeout=3 s → keep-alive every 2.4 s (transport/rtsp-connection.ts keepAliveIntervalMs)
+    // timeout=3 s → keep-alive every 2.4 s (transport/keep-alive.ts keepAliveIntervalMs)
     const c = await scenario({ sessionTimeoutSec: 3 });
     const setupsBefore = c.d.stats.setups;
     const t = performance.now();

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDemoCamera } from '../../src/sim/demo-camera';
-import { openCamera } from '../../src/camera/open';
+import { openCamera } from '../support/camera-session';
 import type { CameraSession } from '../../src/camera/session';
 import type { StateChange, StatsReport } from '../../src/camera/types';
 

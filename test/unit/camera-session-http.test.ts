@@ -8,7 +8,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { openCamera } from '../../src/camera/open';
+import { openCamera } from '../support/camera-session';
 import { startDemoCamera } from '../../src/sim/demo-camera';
 import type { CameraError } from '../../src/errors';
 import type { FrameInfo, StateChange } from '../../src/camera/types';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { vectorPackets } from '../support/pcap';
 import { startFakeServer, tcpCamera, framesOf, type FakeServer } from '../support/fake-rtsp-server';
-import { openCamera } from '../../src/camera/open';
+import { openCamera } from '../support/camera-session';
 import type { CameraSession } from '../../src/camera/session';
 import type { FrameInfo } from '../../src/camera/types';
 import { closeAfter } from '../support/cleanup';

@@ -9,7 +9,7 @@ import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { vectorPackets } from '../support/pcap';
 import { startFakeServer, tcpCamera, framesOf, type FakeServer } from '../support/fake-rtsp-server';
-import { openCamera } from '../../src/camera/open';
+import { openCamera } from '../support/camera-session';
 import type { StateChange } from '../../src/camera/types';
 
 const VEC = join(__dirname, '..', 'fixtures', 'vectors', 'gst-tcp-320x240.pcap');

@@ -6,7 +6,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { RtspConnection, keepAliveIntervalMs, USER_AGENT } from '../../src/transport/rtsp-connection';
+import { RtspConnection, USER_AGENT } from '../../src/transport/rtsp-connection';
+import { keepAliveIntervalMs } from '../../src/transport/keep-alive';
 import { CameraError } from '../../src/errors';
 
 /** A server that hands each request's text to `onRequest` and writes whatever it returns. */

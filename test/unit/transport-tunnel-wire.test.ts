@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   newSessionCookie, tunnelGetRequest, tunnelPostRequest, encodeTunnelBytes, hostHeader, requestTarget, isTunnelContentType,
-} from '../../src/transport/tunnel-wire';
+} from '../../src/transport/tunnel/wire';
 import { HttpHeadReader, DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadResult } from '../../src/transport/http-head';
 import { decodeBase64Stream } from '../support/fake-tunnel-server';
-import { httpTunnelTarget, type TunnelTarget } from '../../src/transport/tunnel-target';
+import { httpTunnelTarget, type TunnelTarget } from '../../src/transport/tunnel/target';
 import { parseRtspUrl } from '../../src/rtsp/url';
 
 const BASE = { path: '/cam', host: '127.0.0.1:8554', cookie: 'AbC123xyz', userAgent: 'ua' };

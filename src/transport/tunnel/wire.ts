@@ -12,7 +12,7 @@
  *   ignore it), and writes its RTSP requests base64-encoded as the POST body; the server never
  *   answers the POST.
  *
- * Pure functions only; the sockets are in http-tunnel.ts.
+ * Pure functions only: the tunnel's connections are leg.ts, the open tunnel socket.ts.
  */
 import { randomBytes } from 'node:crypto';
 

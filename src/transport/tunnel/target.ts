@@ -5,7 +5,7 @@
  * server, for one, serves the tunnel on its RTSP port). The path and query are the target of
  * the GET and the POST.
  */
-import type { RtspUrl } from '../rtsp/url';
+import type { RtspUrl } from '../../rtsp/url';
 
 export interface TunnelTarget {
   host: string;

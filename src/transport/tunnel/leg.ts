@@ -1,12 +1,12 @@
 /**
- * One of the two connections of an RTSP-over-HTTP tunnel (http-tunnel.ts), and how it is
+ * One of the two connections of an RTSP-over-HTTP tunnel (open.ts), and how it is
  * opened: over TCP, where reads land in a ReadSlab exactly as on a plain RTSP connection, or
  * over TLS. Its socket listeners call through fields that the tunnel sets per phase.
  */
 import * as net from 'node:net';
-import { CameraError } from '../errors';
-import type { ReadSlab } from './read-slab';
-import { connectError, connectTls, type TlsPolicy } from './connect-socket';
+import { CameraError } from '../../errors';
+import type { ReadSlab } from '../read-slab';
+import { connectError, connectTls, type TlsPolicy } from '../connect-socket';
 
 /** Bytes the GET may deliver before setReceiver(): a server sends nothing before our first request. */
 export const EARLY_LIMIT = 1024 * 1024;

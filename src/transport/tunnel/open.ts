@@ -1,6 +1,6 @@
 /**
  * RTSP tunnelled over HTTP (Apple, "Tunnelling RTSP and RTP through HTTP", QuickTime Ice Floe
- * dispatch 28; wire format in tunnel-wire.ts): two TCP (or TLS) connections that together
+ * dispatch 28; wire format in wire.ts): two TCP (or TLS) connections that together
  * stand in for the one RTSP connection. The GET connection carries everything from the
  * server: after its HTTP reply head come the raw RTSP responses and `$` interleaved frames.
  * The POST connection carries everything to the server, base64-encoded.
@@ -22,24 +22,23 @@
  * credentials for the same challenge. Servers that check credentials on the tunnelled RTSP
  * requests instead (GStreamer's does) are answered by the RTSP connection as on plain TCP.
  *
- * This file opens the tunnel (the GET/POST pair and its authentication); tunnel-socket.ts is
- * the open tunnel (reads, writes, POST reopens); tunnel-leg.ts opens one of its connections.
+ * This file opens the tunnel (the GET/POST pair and its authentication); socket.ts is the
+ * open tunnel (reads, writes, POST reopens); leg.ts opens one of its connections; target.ts
+ * says where an rtsp:// URL's tunnel goes.
  */
-import { CameraError, reasonForStatus, socketErrorReason } from '../errors';
-import type { Authenticator } from '../rtsp/auth';
-import { redactText } from '../rtsp/redact';
-import { retryAfterMs } from '../rtsp/retry-after';
-import { ReadSlab } from './read-slab';
-import { HttpHeadReader, type HttpResponseHead } from './http-head';
-import { hostHeader, isTunnelContentType, newSessionCookie, requestTarget, tunnelGetRequest, tunnelPostRequest } from './tunnel-wire';
-import { EARLY_LIMIT, EarlyChunks, Leg, connectLeg, noop, preview } from './tunnel-leg';
-import { HttpTunnel } from './tunnel-socket';
+import { CameraError, reasonForStatus, socketErrorReason } from '../../errors';
+import type { Authenticator } from '../../rtsp/auth';
+import { redactText } from '../../rtsp/redact';
+import { retryAfterMs } from '../../rtsp/retry-after';
+import { ReadSlab } from '../read-slab';
+import { HttpHeadReader, type HttpResponseHead } from '../http-head';
+import { hostHeader, isTunnelContentType, newSessionCookie, requestTarget, tunnelGetRequest, tunnelPostRequest } from './wire';
+import { EARLY_LIMIT, EarlyChunks, Leg, connectLeg, noop, preview } from './leg';
+import { HttpTunnel } from './socket';
 
-export { HttpTunnel } from './tunnel-socket';
-
-// ../rtsp/auth loads node:crypto: only after a 401.
+// rtsp/auth.ts loads node:crypto: only after a 401.
 /* eslint-disable @typescript-eslint/no-require-imports */
-const loadAuth = (): typeof import('../rtsp/auth') => require('../rtsp/auth') as typeof import('../rtsp/auth');
+const loadAuth = (): typeof import('../../rtsp/auth') => require('../../rtsp/auth') as typeof import('../../rtsp/auth');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface HttpTunnelOptions {

@@ -1,10 +1,10 @@
 /**
- * The open RTSP-over-HTTP tunnel (opened by http-tunnel.ts), shaped like the net.Socket the
+ * The open RTSP-over-HTTP tunnel (opened by open.ts), shaped like the net.Socket the
  * RTSP connection otherwise uses: write(), writableLength, remoteAddress, setNoDelay(),
  * destroy(), 'error' and 'close' events ('error' only when someone listens: it comes from
  * socket reads, where a throw would be uncaught; `closeReason` always says why the tunnel
  * ended). Reads are not 'data' events: setReceiver() takes the function the GET connection's
- * reads go to (ReadSlab memory over plain TCP, see tunnel-leg.ts).
+ * reads go to (ReadSlab memory over plain TCP, see leg.ts).
  *
  * Writes go base64-encoded on the POST (Apple, "Tunnelling RTSP and RTP through HTTP", QuickTime
  * Ice Floe dispatch 28). A POST that the server or a proxy closes (some end it after its
@@ -12,11 +12,11 @@
  * small budget; the GET closing ends the tunnel.
  */
 import { EventEmitter } from 'node:events';
-import { CameraError, socketErrorReason } from '../errors';
-import { redactText } from '../rtsp/redact';
-import { HttpHeadReader } from './http-head';
-import { encodeTunnelBytes } from './tunnel-wire';
-import { EARLY_LIMIT, noop, preview, type EarlyChunks, type Leg } from './tunnel-leg';
+import { CameraError, socketErrorReason } from '../../errors';
+import { redactText } from '../../rtsp/redact';
+import { HttpHeadReader } from '../http-head';
+import { encodeTunnelBytes } from './wire';
+import { EARLY_LIMIT, noop, preview, type EarlyChunks, type Leg } from './leg';
 
 /** What the tunnel needs to open another POST with the same cookie (and credentials). */
 export type PostOpener = () => Promise<Leg>;
@@ -57,7 +57,7 @@ export class HttpTunnel extends EventEmitter {
   private reopening = false;
   private readonly reopenTimes: number[] = [];
 
-  /** Use openHttpTunnel() (http-tunnel.ts). */
+  /** Use openHttpTunnel() (open.ts). */
   constructor(get: Leg, post: Leg, early: EarlyChunks, cookie: string, private readonly where: string, secrets: string[], private readonly openPost: PostOpener, private readonly timeoutMs: number) {
     super();
     this.get = get;
