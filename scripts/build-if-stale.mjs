@@ -29,17 +29,22 @@ export function inputHash() {
     }
   };
   for (const i of INPUTS) walk(join(root, i));
+  // the build writes one nodes/<name>.js per entry of package.json's node-red.nodes
+  h.update('node-red.nodes\0').update(JSON.stringify(nodeRedNodes()));
   return h.digest('hex');
+}
+
+function nodeRedNodes() {
+  return JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))['node-red']?.nodes ?? {};
 }
 
 /** every file the build writes that Node-RED or the CLI loads */
 function outputsPresent() {
   if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, 'dist', 'cli.js'))) return false;
   if (!existsSync(join(root, 'nodes', 'icons'))) return false;
-  for (const e of readdirSync(join(root, 'src', 'nodes'), { withFileTypes: true })) {
-    if (!e.isFile() || !e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) continue;
-    const base = e.name.slice(0, -3);
-    if (!existsSync(join(root, 'nodes', `${base}.js`)) || !existsSync(join(root, 'dist', 'nodes', `${base}.js`))) return false;
+  for (const path of Object.values(nodeRedNodes())) {
+    const m = /^nodes\/(.+)\.js$/.exec(String(path));
+    if (!m || !existsSync(join(root, path)) || !existsSync(join(root, 'dist', 'nodes', `${m[1]}.js`))) return false;
   }
   return true;
 }
