@@ -32,8 +32,14 @@ function layerRules() {
       rules: { 'no-restricted-imports': ['error', { paths: noPaths(NODE_RED, 'the camera layer knows nothing of Node-RED'), patterns: [folders('nodes', 'sim')] }] },
     },
     {
+      // services: one job each, usable without Node-RED (they may use sockets and timers)
+      files: ['src/http/**/*.ts'],
+      rules: { 'no-restricted-imports': ['error', { paths: noPaths(NODE_RED, 'the HTTP layer knows nothing of Node-RED'), patterns: [folders('nodes', 'sim')] }] },
+    },
+    {
+      // the nodes use the camera and service layers, never the sockets below them
       files: ['src/nodes/**/*.ts'],
-      rules: { 'no-restricted-imports': ['error', { paths: noPaths(SOCKETS, 'Node-RED nodes open no sockets: the camera layer does'), patterns: [SIM] }] },
+      rules: { 'no-restricted-imports': ['error', { paths: noPaths(SOCKETS, 'Node-RED nodes open no sockets: the camera layer does'), patterns: [folders('transport', 'sim')] }] },
     },
     {
       // the library's entry points load the demo camera (lazily); nothing else does

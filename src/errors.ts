@@ -16,6 +16,7 @@ export type CameraErrorReason =
   | 'connection lost'
   | 'protocol error'
   | 'stalled'
+  | 'frame too large'
   | 'end of stream'
   | 'session expired'
   | 'redirect refused'

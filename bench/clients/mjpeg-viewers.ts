@@ -11,11 +11,13 @@ const url = process.argv[2] ?? '';
 const open: ClientRequest[] = [];
 let parts = 0;
 let bytes = 0;
-const MARK = Buffer.from('--mjpegframe\r\n');
 
 function addViewer(): void {
   let tail = Buffer.alloc(0);
   const req = get(url, (res) => {
+    // every response has its own boundary (Content-Type: multipart/x-mixed-replace; boundary=…)
+    const boundary = /boundary=([^;\s]+)/.exec(String(res.headers['content-type'] ?? ''))?.[1] ?? '';
+    const MARK = Buffer.from(`--${boundary}\r\n`);
     res.on('data', (d: Buffer) => {
       bytes += d.length;
       // boundary lines split across reads are found in the carried-over tail

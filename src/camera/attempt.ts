@@ -67,6 +67,8 @@ export interface ConnectionAttempt {
   flush(): void;
   /** bytes of media received by this attempt (RTP headers included), cumulative */
   readonly bytesReceived: number;
+  /** frames dropped for being larger than the frame-size cap, cumulative */
+  readonly oversizeFrames: number;
   /** readable after close(): the session reports the last attempt's figures until the next one starts */
   stats(): AttemptStats;
   /**

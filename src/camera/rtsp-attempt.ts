@@ -118,6 +118,10 @@ export class RtspAttempt implements ConnectionAttempt, HandshakeAttempt {
     return b;
   }
 
+  get oversizeFrames(): number {
+    return this.video?.depacketizer?.stats.oversize ?? 0;
+  }
+
   stats(): AttemptStats {
     const v = this.video;
     const rec = v?.reception() ?? null;

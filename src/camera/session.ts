@@ -30,6 +30,7 @@ import { EventEmitter } from 'node:events';
 import { CameraError, isTransientHandshakeError } from '../errors';
 import { parseRtspUrl } from '../rtsp/url';
 import { redactText } from '../rtsp/redact';
+import { DEFAULT_MAX_FRAME } from '../jpeg/depacketizer';
 import { monotonicMs } from '../transport/clock';
 import { Backoff } from './backoff';
 import { RestartAttempt, type AttemptHost, type AttemptSource, type AttemptStats, type ConnectionAttempt, type LogLevel } from './attempt';
@@ -114,6 +115,9 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   private lastWidth = 0;
   private lastHeight = 0;
   private lastError: CameraError | null = null;
+  /** the attempt's count of frames over maxFrameBytes at its last complete frame: tells a
+   * stall by frames over the cap from one by missing packets */
+  private oversizeAtFrame: { from: ConnectionAttempt | null; count: number } = { from: null, count: 0 };
 
   constructor(url: string, options: CameraOptions = {}) {
     super();
@@ -133,7 +137,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
         this.safeEmit('tracks', list);
       },
       frame: (a, jpeg, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt) => {
-        if (a === this.live) this.onFrame(jpeg, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt);
+        if (a === this.live) this.onFrame(a, jpeg, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt);
       },
       fail: (a, err) => this.fail(a, err),
       restart: (a) => this.restart(a),
@@ -273,10 +277,11 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
 
   // ---------------------------------------------------------------- media
 
-  private onFrame(jpeg: Buffer, width: number, height: number, rtpTimestamp: number, ssrc: number, receivedAt: number, capturedAt: number | null): void {
+  private onFrame(a: ConnectionAttempt, jpeg: Buffer, width: number, height: number, rtpTimestamp: number, ssrc: number, receivedAt: number, capturedAt: number | null): void {
     this.lastFrameAt = monotonicMs();
     this.lastWidth = width;
     this.lastHeight = height;
+    this.oversizeAtFrame = { from: a, count: a.oversizeFrames };
     const info: FrameInfo = { index: ++this.frameIndex, width, height, rtpTimestamp, ssrc, receivedAt, capturedAt };
     this.latestFrame = { jpeg, info };
     this.safeEmit('frame', jpeg, info);
@@ -290,7 +295,12 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
       a.flush();
       const stall = this.opts.stallTimeoutMs ?? 10000;
       if (now - this.lastFrameAt > stall) {
-        this.fail(a, new CameraError('stalled', `no complete JPEG frame for ${Math.round((now - this.lastFrameAt) / 1000)} s`));
+        const secs = Math.round((now - this.lastFrameAt) / 1000);
+        const big = a.oversizeFrames - (this.oversizeAtFrame.from === a ? this.oversizeAtFrame.count : 0);
+        const limit = `${Math.round(((this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME) / 1048576) * 100) / 100} MB`;
+        this.fail(a, big > 0
+          ? new CameraError('frame too large', `${big} frame${big === 1 ? '' : 's'} over the ${limit} limit dropped, no complete JPEG frame for ${secs} s`)
+          : new CameraError('stalled', `no complete JPEG frame for ${secs} s`));
       }
     }
     this.rates.add({ t: now, frames: this.frameIndex, bytes: this.currentBytes() });
@@ -333,7 +343,7 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
   private fail(a: ConnectionAttempt, err: CameraError): void {
     if (a !== this.live) return;
     if (this.phase !== 'playing' && this.quickRetry(a, err)) return;
-    void this.endAttempt(a, err.reason === 'stalled' || err.reason === 'end of stream' ? FAILED_TEARDOWN_WAIT_MS : undefined);
+    void this.endAttempt(a, err.reason === 'stalled' || err.reason === 'frame too large' || err.reason === 'end of stream' ? FAILED_TEARDOWN_WAIT_MS : undefined);
     this.lastError = err;
     this.log('warn', err.message);
     this.emitError(new CameraError(err.reason, redactText(err.message, this.secrets), err.statusCode, err.retryAfterMs));

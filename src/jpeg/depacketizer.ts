@@ -84,7 +84,7 @@ export interface DepacketizerStats {
   framesMissing: number;
 }
 
-const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 const DEFAULT_MAX_FRAME_PACKETS = 65536;
 
 /** The frame being assembled (one object, reused frame after frame). */

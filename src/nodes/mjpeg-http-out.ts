@@ -1,39 +1,47 @@
 /**
  * `mjpeg http out`: serves a camera (or the JPEG Buffers arriving on its input) to browsers
  * on Node-RED's own HTTP server: `GET <path>` streams multipart/x-mixed-replace, `GET
- * <path>/snapshot.jpg` answers the latest frame. The viewer fan-out lives in
+ * <path>/snapshot.jpg` answers a fresh frame. The viewer fan-out lives in
  * ../http/mjpeg-viewers; this file wires it to Node-RED: the routes on RED.httpNode (so
- * httpNodeAuth, httpNodeMiddleware and httpNodeCors apply), the camera's frames or the
- * input, the camera's on-demand rule, and the status line.
+ * httpNodeAuth, httpNodeMiddleware and httpNodeCors apply), who holds which path
+ * (lib/path-claims) and what else answers it (lib/route-overlap), the camera's frames or the
+ * input, the camera's on-demand rule, its failures as a picture, and the status line.
  */
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Request, Response } from 'express';
 import { MjpegViewers } from '../http/mjpeg-viewers';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter } from './lib/camera-user';
+import { ErrorReporter, OperationalError } from './lib/camera-user';
 import { mountGetRoutes, normalizePath, type RouteApp, type RouteSettings } from './lib/http-route';
+import { PathClaims, type PathClaimant } from './lib/path-claims';
+import { editorOverlap, nodeRouteOverlaps } from './lib/route-overlap';
 
 interface HttpOutDef extends NodeDef {
   camera?: string | undefined;
   path?: string | undefined;
   maxFps?: number | string | undefined;
   maxViewers?: number | string | undefined;
+  /** seconds: a snapshot is never older */
+  maxAge?: number | string | undefined;
 }
 
 interface HttpOutSettings extends RouteSettings {
-  /** ms a snapshot waits for a first frame */
+  /** ms a snapshot waits for a fresh frame */
   mjpegHttpOutSnapshotTimeout?: number;
+  httpAdminRoot?: unknown;
+  httpNodeRoot?: unknown;
 }
 
 interface HttpOutNode extends Node {
-  /** the served path (relative to httpNodeRoot), null when none could be mounted */
+  /** the served path (relative to httpNodeRoot), null when this node serves none */
   servedPath: string | null;
   viewers: MjpegViewers | null;
 }
 
 const DEFAULT_MAX_VIEWERS = 10;
 const DEFAULT_SNAPSHOT_TIMEOUT_MS = 10000;
+const DEFAULT_MAX_AGE_S = 2;
 
 function numberIn(v: unknown, min: number, max: number, fallback: number): number {
   if (v === '' || v === null || v === undefined || typeof v === 'boolean') return fallback;
@@ -47,8 +55,8 @@ function isJpeg(b: unknown): b is Buffer {
 
 export = function (RED: NodeAPI): void {
   const settings = RED.settings as unknown as HttpOutSettings;
-  /** path → id of the node serving it, across this runtime */
-  const claimed = new Map<string, string>();
+  /** path → the node serving it, across this runtime */
+  const claims = new PathClaims();
 
   function MjpegHttpOut(this: HttpOutNode, def: HttpOutDef): void {
     RED.nodes.createNode(this, def);
@@ -62,12 +70,6 @@ export = function (RED: NodeAPI): void {
     if (!path) {
       node.status({ fill: 'red', shape: 'ring', text: 'bad path' });
       node.error(`path "${String(def.path ?? '')}" is not a URL path such as /cameras/front`);
-      return;
-    }
-    const owner = claimed.get(path);
-    if (owner !== undefined && owner !== node.id) {
-      node.status({ fill: 'red', shape: 'ring', text: 'path in use' });
-      node.error(`path ${path} is already served by another mjpeg http out node (${owner})`);
       return;
     }
     const app = RED.httpNode as unknown as RouteApp | undefined;
@@ -87,48 +89,99 @@ export = function (RED: NodeAPI): void {
         return;
       }
     }
-    claimed.set(path, node.id);
-    node.servedPath = path;
 
     const snapshotTimeout = numberIn(settings.mjpegHttpOutSnapshotTimeout, 1, 600000, DEFAULT_SNAPSHOT_TIMEOUT_MS);
-    let cameraStatus: NodeStatus = {};
+    const maxAgeMs = numberIn(def.maxAge, 0, 3600, DEFAULT_MAX_AGE_S) * 1000;
     let closed = false;
     let badInputs = 0;
-    let user: CameraUser | null = null;
+    let serving: { hub: MjpegViewers; stop(removed: boolean, done: () => void): void } | null = null;
+    /** what else answers this path, for the status line */
+    let overlap = '';
+    /** a failure to report once the flows have started: Catch nodes are only wired up then */
+    let pending: Error | null = null;
 
-    const showStatus = (): void => {
-      if (closed) return;
-      const v = hub.viewerCount;
-      if (cameraStatus.fill === 'red') {
-        node.status({ ...cameraStatus, text: `${String(cameraStatus.text ?? '')}${v ? ` · ${v} waiting` : ''}` });
-        return;
-      }
-      if (v === 0) {
-        node.status({ fill: 'grey', shape: 'ring', text: 'no viewers' });
-        return;
-      }
-      const fps = hub.fps();
-      const text = `${v} viewer${v === 1 ? '' : 's'} · ${fps > 0 ? `${fps} fps` : String(cameraStatus.text ?? 'waiting')}`;
-      node.status({ fill: fps > 0 ? 'green' : 'yellow', shape: fps > 0 ? 'dot' : 'ring', text });
+    const report = (err: Error): void => {
+      node.error(err, { topic: path, payload: null });
     };
 
-    const hub = new MjpegViewers({
-      maxViewers: Math.round(numberIn(def.maxViewers, 1, 10000, DEFAULT_MAX_VIEWERS)),
-      maxFps: numberIn(def.maxFps, 0, 1000, 0),
-      snapshotTimeoutMs: snapshotTimeout,
-      onDemand: (wanted) => {
-        if (camera && user) camera.setDemand(user, wanted);
-      },
-      onViewers: () => showStatus(),
-    });
-    node.viewers = hub;
-    // the status follows the frame rate while someone watches
-    const ticker = setInterval(() => {
-      if (hub.viewerCount > 0) showStatus();
-    }, 1000);
+    /** Warns (log and status) when the editor or an `http in` route answers this path too. */
+    const checkOverlaps = (): void => {
+      if (!serving) return;
+      const notes: string[] = [];
+      const lines: string[] = [];
+      const editor = editorOverlap(path, settings, RED.httpAdmin);
+      if (editor) {
+        notes.push('the editor');
+        lines.push(`Node-RED's editor route ${editor} (httpNodeRoot lies inside httpAdminRoot; the editor answers first)`);
+      }
+      for (const route of nodeRouteOverlaps(path, app)) {
+        const names: string[] = [];
+        RED.nodes.eachNode((n) => {
+          const cfg = n as unknown as { type?: string; url?: string; name?: string; id: string };
+          if (cfg.type === 'http in' && typeof cfg.url === 'string' && `/${cfg.url}`.replace(/^\/+/, '/') === route) names.push(cfg.name ? `"${cfg.name}"` : cfg.id);
+        });
+        notes.push(names.length ? `http in ${names.join(', ')}` : route);
+        lines.push(`the GET route ${route}${names.length ? ` of http in ${names.join(', ')}` : ''} (whichever was mounted first answers)`);
+      }
+      const text = notes.length ? `path overlaps ${notes.join(', ')}` : '';
+      if (text === overlap) return;
+      overlap = text;
+      if (text) node.warn(`${path} is also ${lines.join(' and ')}: choose another path`);
+      showStatus();
+    };
 
-    const onRequest = (req: Request, res: Response): void => {
-      if (req.path === path) {
+    const onFlowsStarted = (): void => {
+      if (closed) return;
+      const err = pending;
+      pending = null;
+      if (err) report(err);
+      checkOverlaps();
+    };
+    RED.events.on('flows:started', onFlowsStarted);
+
+    let cameraStatus: NodeStatus = {};
+    const showStatus = (): void => {
+      const hub = serving?.hub;
+      if (closed || !hub) return;
+      const v = hub.viewerCount;
+      let s: NodeStatus;
+      if (cameraStatus.fill === 'red') {
+        s = { ...cameraStatus, text: `${String(cameraStatus.text ?? '')}${v ? ` · ${v} waiting` : ''}` };
+      } else if (v === 0) {
+        s = { fill: 'grey', shape: 'ring', text: 'no viewers' };
+      } else {
+        const fps = hub.fps();
+        const text = `${v} viewer${v === 1 ? '' : 's'} · ${fps > 0 ? `${fps} fps` : String(cameraStatus.text ?? 'waiting')}`;
+        s = { fill: fps > 0 ? 'green' : 'yellow', shape: fps > 0 ? 'dot' : 'ring', text };
+      }
+      if (overlap) s = { fill: s.fill === 'red' ? 'red' : 'yellow', shape: 'ring', text: `${String(s.text)} · ${overlap}` };
+      node.status(s);
+    };
+
+    /** Mounts the routes and starts serving; returns how to stop. */
+    const serve = (): NonNullable<typeof serving> => {
+      node.servedPath = path;
+      let user: CameraUser | null = null;
+      const hub = new MjpegViewers({
+        maxViewers: Math.round(numberIn(def.maxViewers, 1, 10000, DEFAULT_MAX_VIEWERS)),
+        maxFps: numberIn(def.maxFps, 0, 1000, 0),
+        snapshotTimeoutMs: snapshotTimeout,
+        maxFrameAgeMs: maxAgeMs,
+        onDemand: (wanted) => {
+          if (camera && user) camera.setDemand(user, wanted);
+        },
+        onViewers: () => showStatus(),
+      });
+      node.viewers = hub;
+      // the status follows the frame rate while someone watches
+      const ticker = setInterval(() => {
+        if (hub.viewerCount > 0) showStatus();
+      }, 1000);
+      const onRequest = (req: Request, res: Response): void => {
+        if (req.path !== path) {
+          hub.snapshot(req, res);
+          return;
+        }
         const raw = req.query.fps;
         let fps = 0;
         if (raw !== undefined) {
@@ -139,43 +192,83 @@ export = function (RED: NodeAPI): void {
           }
         }
         hub.stream(req, res, fps);
-      } else {
-        hub.snapshot(req, res);
-      }
-    };
-    const unmount = mountGetRoutes(
-      app,
-      settings,
-      (p) => p === path || p === `${path}/snapshot.jpg`,
-      onRequest,
-    );
-
-    if (camera) {
-      const cam = camera;
-      const errors = new ErrorReporter(node, () => cam.topic);
-      user = {
-        id: node.id,
-        cameraStatus: (s: NodeStatus) => {
-          cameraStatus = s;
-          // connecting, reconnecting or failed: a snapshot must not be a frame from before
-          if (s.fill !== undefined && s.fill !== 'green') hub.clearLatest();
-          showStatus();
-        },
-        cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-        cameraFrame: (frame: SharedFrame) => {
-          if (closed) return;
-          errors.reset();
-          hub.push(frame.take());
-        },
-        cameraIdle: () => hub.clearLatest(),
       };
-      cam.register(user);
-    } else {
+      const unmount = mountGetRoutes(app, settings, (p) => p === path || p === `${path}/snapshot.jpg`, onRequest);
+      if (camera) {
+        const cam = camera;
+        const errors = new ErrorReporter(node, () => cam.topic);
+        user = {
+          id: node.id,
+          cameraStatus: (s: NodeStatus) => {
+            cameraStatus = s;
+            if (s.fill === 'red') {
+              // the viewers see why there is no picture; snapshots answer 503 with it
+              hub.setDown(String(s.text ?? 'camera failing'), cam.topic);
+            } else if (s.fill === 'grey') {
+              hub.setDown(null);
+              hub.clearLatest();
+            } else if (s.fill !== undefined && s.fill !== 'green') {
+              // connecting or reconnecting: a snapshot must not be a frame from before
+              hub.clearLatest();
+            }
+            showStatus();
+          },
+          cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
+          cameraFrame: (frame: SharedFrame) => {
+            if (closed) return;
+            errors.reset();
+            const i = frame.info;
+            hub.push(frame.take(), { capturedAt: i.capturedAt ?? i.receivedAt, width: i.width, height: i.height });
+          },
+          cameraIdle: () => {
+            hub.setDown(null);
+            hub.clearLatest();
+          },
+        };
+        cam.register(user);
+      }
       showStatus();
+      return {
+        hub,
+        stop(removed, done) {
+          clearInterval(ticker);
+          unmount();
+          hub.close();
+          node.servedPath = null;
+          if (camera && user) camera.deregister(user, removed, done);
+          else done();
+        },
+      };
+    };
+
+    const me: PathClaimant = {
+      id: node.id,
+      label: def.name ? `"${def.name}"` : node.id,
+      take: () => {
+        // after the current deploy's closes have run: a node that is itself going away passes
+        // the path on instead of mounting it for a moment
+        setImmediate(() => {
+          if (closed) {
+            claims.release(path, me);
+            return;
+          }
+          node.log(`${path} was freed by the node that served it; serving it now`);
+          serving = serve();
+          checkOverlaps();
+        });
+      },
+    };
+    const holder = claims.claim(path, me);
+    if (holder) {
+      node.status({ fill: 'red', shape: 'ring', text: `path in use by ${holder.label}` });
+      pending = new OperationalError('path in use', `path ${path} is already served by mjpeg http out ${holder.label}; this node takes it over when that one is deleted or moved`);
+    } else {
+      serving = serve();
     }
 
     node.on('input', (msg, _send, done) => {
-      if (camera) {
+      const hub = serving?.hub;
+      if (camera || !hub) {
         // frames come from the camera; input is for the camera-less mode
         done();
         return;
@@ -194,12 +287,16 @@ export = function (RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
-      clearInterval(ticker);
-      unmount();
-      if (claimed.get(path) === node.id) claimed.delete(path);
-      hub.close();
-      if (camera && user) camera.deregister(user, removed, done);
-      else done();
+      RED.events.removeListener('flows:started', onFlowsStarted);
+      const s = serving;
+      serving = null;
+      node.viewers = null;
+      const finish = (): void => {
+        claims.release(path, me);
+        done();
+      };
+      if (s) s.stop(removed, finish);
+      else finish();
     });
   }
 

@@ -19,9 +19,11 @@ import { registerConnectionTestRoute } from './lib/connection-test';
 import { registerOnvifRoutes } from './lib/onvif-routes';
 import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
+import { installDeployGuard } from './lib/deploy-guard';
 import { redactText } from '../rtsp/redact';
-import { OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
+import { MIN_LINGER_MS, OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
 import { ConnectionLog, idleLine } from './lib/connection-log';
+import { DEFAULT_MAX_FRAME_BYTES } from '../camera/defaults';
 
 interface CameraSettings {
   rtspCameraUdpPortRange: string;
@@ -69,10 +71,11 @@ export = function (RED: NodeAPI): void {
     const split = splitUrlCredentials(def.url ?? '');
     const creds: CameraCredentials = { ...(node.credentials ?? {}) };
     if (split.username !== undefined || split.password !== undefined) {
-      // a URL with user:pass@ got past the editor: use it clean, never log it
+      // a URL with user:pass@ that no deploy cleaned (flows.json written by hand, or a guard
+      // that could not be placed): use it clean, never log it, and say how to fix it
       if (!creds.username && split.username !== undefined) creds.username = split.username;
       if (!creds.password && split.password !== undefined) creds.password = split.password;
-      node.warn('credentials in the camera URL were ignored in the URL; set them in the credential fields');
+      node.warn('the camera URL holds a user name or password, which flows.json keeps in clear: open this camera node in the editor and deploy, which moves them to the encrypted credential fields');
     }
     const cleanUrl = split.url;
     const redact = (text: string): string => redactText(text, [creds.password, split.password]);
@@ -107,7 +110,11 @@ export = function (RED: NodeAPI): void {
     const onDemand = parseConnect(def.connect) === 'on demand';
     Object.defineProperty(node, 'onDemand', { value: onDemand, enumerable: true });
 
-    const pushStatus = (s: NodeStatus): void => {
+    // frames over the size limit: the status names the limit, the one thing to change
+    const tooLarge = 'frame too large';
+    const limitText = `${tooLarge} (limit ${Math.round(((options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) / 1048576) * 100) / 100} MB)`;
+    const pushStatus = (given: NodeStatus): void => {
+      const s = typeof given.text === 'string' && given.text.startsWith(tooLarge) ? { ...given, text: limitText + given.text.slice(tooLarge.length) } : given;
       status = s;
       lastStatusAt = Date.now();
       for (const u of users.values()) u.cameraStatus(s);
@@ -203,7 +210,7 @@ export = function (RED: NodeAPI): void {
         if (!session && !closing) openSession();
       },
       close: () => {
-        if (!closing) node.log(idleLine(cleanUrl, lingerS, lastState.state === 'playing'));
+        if (!closing) node.log(idleLine(cleanUrl, Math.max(lingerS, MIN_LINGER_MS / 1000), lastState.state === 'playing'));
         void closeSession().then(() => {
           if (closing || demand.active) return;
           pushStatus(statusForState(lastState, null));
@@ -297,4 +304,9 @@ export = function (RED: NodeAPI): void {
 
   registerConnectionTestRoute(RED, portRangeSetting, () => Number(settings.rtspCameraTestTimeout));
   registerOnvifRoutes(RED);
+  // deploys through the admin API (scripts, imports) hand a URL's credentials to the credential
+  // store instead of writing them into flows.json
+  const guarded = installDeployGuard(RED.httpAdmin, 'rtsp-camera', (id) => RED.nodes.getCredentials(id) as CameraCredentials | undefined,
+    (n) => RED.log.info(`rtsp-camera: moved the credentials of ${n} camera URL${n === 1 ? '' : 's'} in a deploy to the credential store`));
+  if (!guarded) RED.log.debug('rtsp-camera: credentials in deployed camera URLs cannot be moved to the credential store here');
 };

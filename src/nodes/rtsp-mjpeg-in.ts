@@ -4,7 +4,8 @@
  * on request. Frames are never queued: Node-RED's send() cannot push back, so at most one
  * frame waits for the next event-loop turn and a newer frame replaces it (counted as
  * dropped downstream). A message with payload "snapshot" (any message in request mode)
- * emits the latest frame once. "start" and "stop" start and stop the stream (it starts on
+ * emits the latest frame once, if it is at most `maxAge` seconds old; else the next frame, or
+ * an error naming why there is none (a stalled or failing camera never yields an old picture). "start" and "stop" start and stop the stream (it starts on
  * deploy unless `startOnDeploy` is off); a stopped node sends no frames and does not keep an
  * on-demand camera connected.
  */
@@ -21,6 +22,8 @@ interface MjpegInDef extends NodeDef {
   maxFps?: number | string | undefined;
   mode?: 'stream' | 'request' | string | undefined;
   startOnDeploy?: boolean | string | undefined;
+  /** seconds: a snapshot is never older (default 2) */
+  maxAge?: number | string | undefined;
 }
 
 interface MjpegInNode extends Node {
@@ -30,8 +33,14 @@ interface MjpegInNode extends Node {
   framesSkipped: number;
 }
 
-/** how long a snapshot request waits for a first frame */
+/** how long a snapshot request waits for a fresh frame */
 const SNAPSHOT_WAIT_MS = 10000;
+const DEFAULT_MAX_AGE_S = 2;
+
+function maxAgeMs(v: unknown): number {
+  const n = v === '' || v === null || v === undefined || typeof v === 'boolean' ? NaN : Number(v);
+  return (Number.isFinite(n) && n >= 0 && n <= 3600 ? n : DEFAULT_MAX_AGE_S) * 1000;
+}
 
 /** msg.frame exactly as the contract lists it, as a fresh object per message */
 function frameMeta(info: FrameInfo): FrameInfo {
@@ -66,6 +75,7 @@ export = function (RED: NodeAPI): void {
     const maxFps = Number(def.maxFps);
     const gate = new FrameRateGate(Number.isFinite(maxFps) ? maxFps : 0);
     const requestOnly = def.mode === 'request';
+    const maxAge = maxAgeMs(def.maxAge);
     const errors = new ErrorReporter(node, () => camera.topic);
     let pending: { jpeg: Buffer; info: FrameInfo } | null = null;
     let flush: NodeJS.Immediate | null = null;
@@ -95,10 +105,23 @@ export = function (RED: NodeAPI): void {
       w.done();
     };
 
+    /** Fails every waiting snapshot with `err` (the camera cannot give a fresh frame). */
+    const failWaiters = (err: Error): void => {
+      for (const w of [...waiters]) {
+        clearTimeout(w.timer);
+        waiters.delete(w);
+        w.done(err);
+      }
+      snapshotDemand();
+    };
+
     const user: CameraUser = {
       id: node.id,
-      // a stopped stream node says so, whatever its camera does
-      cameraStatus: (s: NodeStatus) => node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : own(s)),
+      cameraStatus: (s: NodeStatus) => {
+        if (s.fill === 'red' && waiters.size > 0) failWaiters(new OperationalError('no frame', `no fresh frame: the camera is failing (${String(s.text ?? '')})`));
+        // a stopped stream node says so, whatever its camera does
+        node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : own(s));
+      },
       cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
       cameraFrame: (frame: SharedFrame) => {
         if (closed) return;
@@ -151,12 +174,16 @@ export = function (RED: NodeAPI): void {
       const timer = setTimeout(() => {
         waiters.delete(w);
         snapshotDemand();
-        done(new OperationalError('timeout', `no frame from the camera within ${SNAPSHOT_WAIT_MS / 1000} s`));
+        const last = camera.latestFrame();
+        const age = last ? `; the last one is ${Math.round((Date.now() - last.info.receivedAt) / 100) / 10} s old` : '';
+        const status = camera.currentStatus().text;
+        done(new OperationalError('timeout', `no fresh frame from the camera within ${SNAPSHOT_WAIT_MS / 1000} s${age}${status ? ` (camera: ${String(status)})` : ''}`));
       }, SNAPSHOT_WAIT_MS);
       const w: Waiter = { msg, send, done, timer };
       waiters.add(w);
-      // the latest frame may already have been sent on: hand out a copy
-      if (latest) answer(w, Buffer.from(latest.jpeg), latest.info);
+      // the latest frame may already have been sent on: hand out a copy, if it is fresh
+      if (latest && Date.now() - latest.info.receivedAt <= maxAge) answer(w, Buffer.from(latest.jpeg), latest.info);
+      else if (camera.currentStatus().fill === 'red') failWaiters(new OperationalError('no frame', `no fresh frame: the camera is failing (${String(camera.currentStatus().text ?? '')})`));
       snapshotDemand();
     });
 

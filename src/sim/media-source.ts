@@ -9,7 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { JpegPacketizer } from '../jpeg/packetizer';
-import { JpegEncoder } from './jpeg-encoder';
+import { JpegEncoder } from '../jpeg/encoder';
 import { TestPattern } from './test-pattern';
 
 /** Monotonic wall clock in ms since the epoch (immune to system clock steps while running). */

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { DN, TDS } from '../onvif/wire/namespaces';
 import { multicastInterfaces } from '../onvif/discovery';
 import { hostForUrl } from './demo-sdp';
-import { JpegEncoder } from './jpeg-encoder';
+import { JpegEncoder } from '../jpeg/encoder';
 import { TestPattern } from './test-pattern';
 import { DemoOnvifServer } from './onvif-server';
 import { DemoDiscoveryResponder } from './onvif-discovery';

@@ -10,7 +10,7 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Node, NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { helper, collect, until, sleep, type FlowNode } from '../support/node-red-helper';
 import cameraNode from '../../src/nodes/rtsp-camera';
 import mjpegInNode from '../../src/nodes/rtsp-mjpeg-in';
@@ -143,18 +143,35 @@ describe('mjpeg http out', () => {
     assert.equal((await httpGet(`${base}/new`)).status, 404);
   });
 
-  test('two nodes on one path: the second reports a clear error, the first keeps serving', async () => {
+  test('two nodes on one path: the second names the first (status, log and Catch); deleting the first hands the path over', async () => {
     const d = await camera();
-    await helper.load(NODES, [tab, cam(d.url), out('o1', '/same'), out('o2', 'same/')]);
+    const catcher = { id: 'c1', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['hc']] };
+    const flow = [tab, cam(d.url), out('o1', '/same', { name: 'front door' }), out('o2', 'same/', { name: 'spare' }), catcher, { id: 'hc', type: 'helper', z: 'f1' }];
+    await helper.load(NODES, flow);
+    const caught: NodeMessage[] = [];
+    helper.getNode('hc').on('input', (m: NodeMessage) => caught.push(m));
     const [a, b] = [helper.getNode('o1'), helper.getNode('o2')];
-    const loser = statusTexts(a).includes('path in use') ? a : b;
+    const loser = statusTexts(a).some((t) => t.startsWith('path in use')) ? a : b;
     const winner = loser === a ? b : a;
-    assert.ok(statusTexts(loser).includes('path in use'));
+    const winnerName = winner === a ? '"front door"' : '"spare"';
+    assert.ok(statusTexts(loser).includes(`path in use by ${winnerName}`), statusTexts(loser).join(' | '));
+    await until(() => caught.length === 1, 'the duplicate path reaches the Catch node');
+    const err = caught[0]?.error as { message: string; source: { id: string } };
+    assert.equal(err.source.id, loser.id);
+    assert.match(err.message, new RegExp(`/same is already served by mjpeg http out ${winnerName}`));
     assert.equal(errorCount(loser), 1);
-    assert.match(String(callsOf(loser, 'error')[0]?.[0]), /\/same is already served/);
-    assert.ok(!statusTexts(winner).includes('path in use'));
+    assert.ok(!statusTexts(winner).some((t) => t.startsWith('path in use')));
     const c = await view('/same');
     assert.ok(await waitUntil(() => c.count >= 1, 5000));
+    c.close();
+
+    // the owner is deleted (a partial deploy): the other node serves the path, without a redeploy of its own
+    await helper.setFlows(flow.filter((n) => n.id !== winner.id), 'nodes');
+    assert.equal(helper.getNode(loser.id), loser, 'the other node was not redeployed');
+    await until(() => statusTexts(loser).at(-1) === 'no viewers', `the other node serves: ${statusTexts(loser).at(-1) ?? ''}`);
+    const again = await view('/same', { keep: 2 });
+    assert.equal(again.status, 200);
+    assert.ok(await waitUntil(() => again.count >= 1, 5000), 'frames from the node that took the path over');
   });
 
   test('past maxViewers: 503 with Retry-After; ?fps=N thins one viewer', async () => {

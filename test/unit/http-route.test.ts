@@ -52,3 +52,34 @@ test('exact GET/HEAD routes behind httpNodeMiddleware and httpNodeCors; gone aft
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('CORS: the editor\'s "*" is dropped unless httpNodeCors allows; httpNodeCors applies as configured', async () => {
+  const cases: [cors: unknown, origin: string, expected: string | null][] = [
+    [undefined, 'https://evil.example', null],
+    [{ origin: 'https://app.example' }, 'https://evil.example', 'https://app.example'],
+    [{ origin: ['https://app.example', /\.lan$/] }, 'http://cam.lan', 'http://cam.lan'],
+    [{ origin: ['https://app.example'] }, 'https://evil.example', null],
+    [{ origin: '*' }, 'https://any.example', '*'],
+  ];
+  for (const [cors, origin, expected] of cases) {
+    const app = express();
+    // what Node-RED's editor app does to every request it sees when it shares the root
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      next();
+    });
+    mountGetRoutes(app, { httpNodeCors: cors }, (p) => p === '/cam', (_req, res) => {
+      res.status(200).end('ok');
+    });
+    const server = createServer(app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const r = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/cam`, { headers: { origin } });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('access-control-allow-origin'), expected, `${JSON.stringify(cors)} from ${origin}`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+});

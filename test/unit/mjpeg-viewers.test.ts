@@ -6,12 +6,14 @@
  */
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, get as httpRawGet, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { MjpegViewers, type MjpegViewersOptions } from '../../src/http/mjpeg-viewers';
 import { OnDemand, parseConnect, parseLingerS, DEFAULT_LINGER_S } from '../../src/nodes/lib/on-demand';
 import { normalizePath } from '../../src/nodes/lib/http-route';
 import { openMjpeg, httpGet, waitUntil, type MjpegClient } from '../support/mjpeg-client';
+import { forceGc, MB } from '../reliability/support';
+import { decodeJpeg } from '../support/djpeg';
 
 /** a fake "JPEG" with SOI/EOI, distinct per n, `size` bytes long */
 function frame(n: number, size = 2000): Buffer {
@@ -26,12 +28,57 @@ let hub: MjpegViewers | null = null;
 /** the server side of every stream, to look at what is buffered for each viewer */
 const responses: ServerResponse[] = [];
 const clients: MjpegClient[] = [];
+const sockets: Socket[] = [];
 
-async function serve(opts: Partial<MjpegViewersOptions> = {}): Promise<{ hub: MjpegViewers; url: string; demand: boolean[] }> {
+/** A plain GET that keeps the raw body (no multipart parsing), for boundary-level checks. */
+function rawGet(url: string): Promise<{ headers: Record<string, unknown>; body: () => Buffer; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRawGet(url, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('error', () => undefined);
+      resolve({ headers: res.headers, body: () => Buffer.concat(parts), close: () => req.destroy() });
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Splits a multipart body the way browsers do: by searching for the delimiter line, not by
+ * Content-Length. Returns the body of each complete part. */
+function partsByDelimiter(body: Buffer, boundary: string): Buffer[] {
+  const delim = Buffer.from(`--${boundary}\r\n`);
+  const starts: number[] = [];
+  for (let i = body.indexOf(delim); i >= 0; i = body.indexOf(delim, i + 1)) starts.push(i);
+  const parts: Buffer[] = [];
+  for (let k = 0; k + 1 < starts.length; k++) {
+    const head = body.indexOf('\r\n\r\n', starts[k]);
+    // the part ends with CRLF before the next delimiter
+    parts.push(body.subarray(head + 4, (starts[k + 1] as number) - 2));
+  }
+  return parts;
+}
+
+/** a client that sends `request` and never reads what comes back */
+function deafClient(port: number, request: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.pause();
+      s.write(request);
+      resolve(s);
+    });
+    s.on('error', () => undefined);
+    s.once('error', reject);
+    sockets.push(s);
+  });
+}
+
+async function serve(opts: Partial<MjpegViewersOptions> = {}): Promise<{ hub: MjpegViewers; url: string; demand: boolean[]; requests: () => number }> {
   const demand: boolean[] = [];
+  let requests = 0;
   const h = new MjpegViewers({ maxViewers: 10, maxFps: 0, snapshotTimeoutMs: 300, onDemand: (w) => demand.push(w), ...opts });
   hub = h;
   server = createServer((req, res) => {
+    requests++;
     const u = new URL(req.url ?? '/', 'http://x');
     if (u.pathname === '/cam/snapshot.jpg') h.snapshot(req, res);
     else {
@@ -40,7 +87,7 @@ async function serve(opts: Partial<MjpegViewersOptions> = {}): Promise<{ hub: Mj
     }
   });
   await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-  return { hub: h, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cam`, demand };
+  return { hub: h, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cam`, demand, requests: () => requests };
 }
 
 async function open(url: string, o: Parameters<typeof openMjpeg>[1] = {}): Promise<MjpegClient> {
@@ -51,6 +98,7 @@ async function open(url: string, o: Parameters<typeof openMjpeg>[1] = {}): Promi
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
+  for (const c of sockets.splice(0)) c.destroy();
   responses.splice(0);
   hub?.close();
   hub = null;
@@ -64,7 +112,7 @@ describe('MjpegViewers', () => {
     const { hub: h, url, demand } = await serve();
     const c = await open(url, { keep: 100 });
     assert.equal(c.status, 200);
-    assert.equal(c.headers['content-type'], 'multipart/x-mixed-replace; boundary=mjpegframe');
+    assert.match(String(c.headers['content-type']), /^multipart\/x-mixed-replace; boundary=mjpeg[0-9a-f]{32}$/);
     assert.match(String(c.headers['cache-control']), /no-store/);
     assert.ok(await waitUntil(() => h.viewerCount === 1, 2000));
     assert.deepEqual(demand, [true]);
@@ -210,6 +258,119 @@ describe('MjpegViewers', () => {
   });
 });
 
+describe('MjpegViewers under attack and failure', () => {
+  test('each response has its own random boundary; a frame holding a viewer\'s boundary is dropped for it and counted', async () => {
+    const { hub: h, url } = await serve();
+    const a = await rawGet(url);
+    const b = await rawGet(url);
+    const bound = (r: { headers: Record<string, unknown> }): string => /boundary=(\S+)$/.exec(String(r.headers['content-type']))?.[1] ?? '';
+    const [ba, bb] = [bound(a), bound(b)];
+    assert.notEqual(ba, bb, 'two responses, two boundaries');
+    assert.match(ba, /^mjpeg[0-9a-f]{32}$/);
+    assert.ok(await waitUntil(() => h.viewerCount === 2, 2000));
+    // a frame whose bytes hold A's delimiter line and a part header, as a hostile source could
+    const poison = Buffer.concat([frame(2, 100).subarray(0, 50), Buffer.from(`\r\n--${ba}\r\nContent-Type: image/jpeg\r\n\r\nXX`), frame(2, 100).subarray(50)]);
+    h.push(frame(1, 500));
+    h.push(poison);
+    h.push(frame(3, 500));
+    h.push(frame(4, 500));
+    const ok = await waitUntil(() => partsByDelimiter(b.body(), bb).length === 3 && partsByDelimiter(a.body(), ba).length === 2, 3000);
+    const pa = partsByDelimiter(a.body(), ba);
+    const pb = partsByDelimiter(b.body(), bb);
+    assert.ok(ok, `A: ${pa.length} parts, B: ${pb.length} parts`);
+    assert.deepEqual(pa.map(frameNo), [1, 3], 'A never saw the frame that held its boundary');
+    assert.ok(pa[0]?.equals(frame(1, 500)) && pa[1]?.equals(frame(3, 500)), 'A\'s parts are whole frames');
+    assert.ok(pb[1]?.equals(poison), 'B, with another boundary, got that frame whole');
+    assert.equal(h.counters().framesDroppedBoundary, 1);
+  });
+
+  test('snapshot clients that never read hold at most maxSnapshotFrames big frames; the rest get 503', async () => {
+    const big = 12 * MB;
+    const { hub: h, url, requests } = await serve({ maxSnapshotFrames: 3 });
+    const port = Number(new URL(url).port);
+    forceGc();
+    const before = process.memoryUsage().arrayBuffers;
+    const clientsN = 20;
+    for (let i = 0; i < clientsN; i++) {
+      // a new 12 MiB frame before each request: every client would pin its own
+      h.push(frame(i, big));
+      await deafClient(port, 'GET /cam/snapshot.jpg HTTP/1.1\r\nHost: x\r\n\r\n');
+      // the snapshot is answered (or refused) synchronously when its request arrives
+      assert.ok(await waitUntil(() => requests() === i + 1, 3000), `request ${i} answered`);
+    }
+    forceGc();
+    const grown = (process.memoryUsage().arrayBuffers - before) / MB;
+    // three pinned frames and the latest one, plus slack for what GC has not returned yet
+    assert.ok(grown < 6 * 12, `external memory grew by ${grown.toFixed(0)} MiB for ${clientsN} non-reading clients`);
+    assert.ok(h.pinnedFrames <= 3, `${h.pinnedFrames} frames pinned`);
+    assert.equal(h.snapshotsRefused, clientsN - 3);
+  });
+
+  test('a snapshot not delivered and a viewer that takes nothing are cut after writeTimeoutMs', async () => {
+    const { hub: h, url } = await serve({ writeTimeoutMs: 300 });
+    const port = Number(new URL(url).port);
+    h.push(frame(1, 12 * MB));
+    await deafClient(port, 'GET /cam/snapshot.jpg HTTP/1.1\r\nHost: x\r\n\r\n');
+    await deafClient(port, 'GET /cam HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.ok(await waitUntil(() => h.pinnedFrames === 1 && h.viewerCount === 1, 3000));
+    for (let i = 2; i < 6; i++) h.push(frame(i, 4 * MB));
+    assert.ok(await waitUntil(() => h.pinnedFrames === 0 && h.viewerCount === 0, 5000), `pinned ${h.pinnedFrames}, viewers ${h.viewerCount}`);
+  });
+
+  test('snapshots never older than maxFrameAgeMs; Last-Modified and X-Timestamp give the capture time', async () => {
+    let now = 0;
+    const { hub: h, url } = await serve({ now: () => now, maxFrameAgeMs: 2000, snapshotTimeoutMs: 300 });
+    h.push(frame(1), { capturedAt: Date.UTC(2030, 0, 2, 3, 4, 5, 678) });
+    const fresh = await httpGet(`${url}/snapshot.jpg`);
+    assert.equal(frameNo(fresh.body), 1);
+    assert.equal(fresh.headers['last-modified'], 'Wed, 02 Jan 2030 03:04:05 GMT');
+    assert.equal(fresh.headers['x-timestamp'], String(Date.UTC(2030, 0, 2, 3, 4, 5, 678) / 1000));
+    now = 2500;
+    const stale = await httpGet(`${url}/snapshot.jpg`);
+    assert.equal(stale.status, 503, 'a frame 2.5 s old is not served');
+    assert.match(stale.body.toString(), /no frame within 0.3 s \(the last one is 2.5 s old\)/);
+    const pending = httpGet(`${url}/snapshot.jpg`);
+    assert.ok(await waitUntil(() => h.pendingSnapshots === 1, 2000));
+    h.push(frame(2));
+    assert.equal(frameNo((await pending).body), 2, 'it waits for the next frame');
+  });
+
+  test('stream parts carry X-Timestamp', async () => {
+    const { hub: h, url } = await serve();
+    const r = await rawGet(url);
+    assert.ok(await waitUntil(() => h.viewerCount === 1, 2000));
+    h.push(frame(1), { capturedAt: 1_900_000_000_123 });
+    assert.ok(await waitUntil(() => r.body().includes('X-Timestamp: 1900000000.123\r\n'), 2000), r.body().subarray(0, 200).toString('latin1'));
+  });
+
+  test('while the source is down: viewers get a picture of the reason that djpeg decodes, sent again; snapshots 503 with it; then live frames', async () => {
+    const { hub: h, url } = await serve({ statusRefreshMs: 100 });
+    const c = await open(url, { keep: 100 });
+    assert.ok(await waitUntil(() => h.viewerCount === 1, 2000));
+    h.push(frame(1), { width: 320, height: 240 });
+    assert.ok(await waitUntil(() => c.count === 1, 2000));
+    h.setDown('connection refused, retry in 30 s', 'front door');
+    assert.ok(await waitUntil(() => c.count >= 3, 3000), 'the picture comes, and again');
+    const pic = c.kept[1] as Buffer;
+    const d = decodeJpeg(pic);
+    assert.ok(d.ok, d.error);
+    assert.equal(d.width, 320, 'the picture has the camera\'s size');
+    assert.equal(d.height, 240);
+    const snap = await httpGet(`${url}/snapshot.jpg`);
+    assert.equal(snap.status, 503);
+    assert.equal(snap.body.toString(), 'camera: connection refused, retry in 30 s\n');
+    // a late viewer sees the picture at once
+    const late = await open(url, { keep: 1 });
+    assert.ok(await waitUntil(() => late.count >= 1, 2000));
+    assert.ok(late.kept[0]?.equals(pic));
+    h.push(frame(9));
+    const n = c.count;
+    assert.ok(await waitUntil(() => c.count > n && frameNo(c.kept[c.kept.length - 1] as Buffer) === 9, 2000), 'live frames again');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(frameNo(c.kept[c.kept.length - 1] as Buffer), 9, 'no more pictures once frames flow');
+  });
+});
+
 describe('OnDemand', () => {
   test('opens with the first consumer, closes once, `linger` after the last one left', (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -247,6 +408,20 @@ describe('OnDemand', () => {
     d.set('a', true);
     assert.deepEqual(log, ['open']);
     assert.equal(d.active, false);
+  });
+
+  test('linger below 1 s counts as 1 s: a storm of short requests costs one session a second, not one each', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const log: string[] = [];
+    const d = new OnDemand({ lingerMs: 0, open: () => log.push('open'), close: () => log.push('close') });
+    for (let i = 0; i < 10; i++) {
+      d.set(`r${i}`, true);
+      d.set(`r${i}`, false);
+      t.mock.timers.tick(100);
+    }
+    assert.deepEqual(log, ['open'], 'ten requests 100 ms apart share one session');
+    t.mock.timers.tick(1000);
+    assert.deepEqual(log, ['open', 'close']);
   });
 
   test('options: connect and linger parsing', () => {

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import jpeg from 'jpeg-js';
-import { JpegEncoder } from '../../src/sim/jpeg-encoder';
+import { JpegEncoder } from '../../src/jpeg/encoder';
 import { TestPattern, formatClock } from '../../src/sim/test-pattern';
 import { qTablesForQ } from '../../src/jpeg/tables';
 import { parseBaselineJpeg, JpegPacketizer } from '../../src/jpeg/packetizer';
@@ -44,7 +44,7 @@ function countRst(buf: Buffer): number {
   return n;
 }
 
-describe('sim/jpeg-encoder', () => {
+describe('jpeg/encoder', () => {
   for (const subsampling of ['420', '422'] as const) {
     test(`4:${subsampling === '420' ? '2:0' : '2:2'} output decodes with jpeg-js, PSNR > 30 dB at quality 95`, () => {
       const w = 160, h = 120;

@@ -4,7 +4,7 @@
  * fall back to the default instead of throwing: the editor validates, this keeps hand-edited
  * or imported flows from taking the runtime down.
  */
-import { DEFAULT_UDP_PORT_RANGE } from '../../transport/port-allocator';
+import { DEFAULT_UDP_PORT_RANGE } from '../../camera/defaults';
 import { parseDeviceUrl } from '../../onvif/device-url';
 import type { CameraOptions, TransportMode } from '../../camera/types';
 

@@ -14,6 +14,7 @@ import { redactText } from '../../rtsp/redact';
 import type { CameraCredentials } from './camera-contract';
 import { cameraOptionsFromFields, parseTransport, type CameraFields } from './camera-options';
 import { splitUrlCredentials } from './url-credentials';
+import { parseRtspUrl } from '../../rtsp/url';
 
 const MAX_PARALLEL_TESTS = 2;
 /** what the editor sends instead of a stored password it never receives */
@@ -91,6 +92,26 @@ export async function testConnection(url: string, options: CameraOptions, timeou
   }
 }
 
+/**
+ * The saved (deployed) URL of the `rtsp-camera` node `id`, or null when there is no such
+ * camera. Other node types have passwords too (an MQTT broker's): those are never a camera's.
+ */
+function savedCameraUrl(RED: NodeAPI, id: string): string | null {
+  let url: string | null = null;
+  RED.nodes.eachNode((n) => {
+    const cfg = n as unknown as { id?: string; type?: string; url?: unknown };
+    if (cfg.id === id && cfg.type === 'rtsp-camera' && typeof cfg.url === 'string') url = cfg.url;
+  });
+  return url;
+}
+
+/** same scheme, host and port: where a stored password may be sent */
+function sameEndpoint(a: string, b: string): boolean {
+  const x = parseRtspUrl(a);
+  const y = parseRtspUrl(b);
+  return !!x && !!y && x.secure === y.secure && x.host.toLowerCase() === y.host.toLowerCase() && x.port === y.port;
+}
+
 function failure(err: unknown): ConnectionTestFailed {
   if (err instanceof CameraError) return { ok: false, reason: err.reason, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
@@ -110,8 +131,21 @@ export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => strin
     let username = str(body.username) || split.username || '';
     let password = str(body.password);
     if (password === PASSWORD_PLACEHOLDER) {
-      // the editor never receives a stored password; it sends this placeholder instead
-      const stored = str(body.id) ? (RED.nodes.getCredentials(str(body.id)) as CameraCredentials | undefined) : undefined;
+      // the editor never receives a stored password; it sends this placeholder instead. The
+      // stored one goes only to the camera it was saved for: a URL edited to point elsewhere
+      // (or an id of another node) must not make this route send it anywhere
+      const id = str(body.id);
+      const saved = id ? savedCameraUrl(RED, id) : null;
+      if (saved === null || !sameEndpoint(splitUrlCredentials(saved).url, split.url)) {
+        res.status(400).json({
+          ok: false, reason: 'password not sent',
+          message: saved === null
+            ? 'there is no saved rtsp-camera with this id: type the password to test the connection'
+            : 'the saved password belongs to the saved camera address; type it again to test another host or port',
+        });
+        return;
+      }
+      const stored = RED.nodes.getCredentials(id) as CameraCredentials | undefined;
       password = stored?.password ?? '';
       if (!username) username = stored?.username ?? '';
     }

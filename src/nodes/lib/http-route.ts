@@ -2,7 +2,8 @@
  * Mounting a node's GET routes on Node-RED's `RED.httpNode` and taking them off again on
  * redeploy. The routes are one middleware that matches its paths exactly (no Express path
  * patterns, so a path with ':' or '*' means itself), then runs `httpNodeMiddleware` and the
- * `httpNodeCors` origin rule from settings.js before the handler, as core `http in` does.
+ * `httpNodeCors` origin rule from settings.js before the handler, as core `http in` does;
+ * without httpNodeCors a response carries no Access-Control-Allow-Origin at all.
  * `httpNodeAuth` needs nothing here: Node-RED puts it in front of all of `RED.httpNode`.
  */
 import type { NextFunction, Request, Response } from 'express';
@@ -88,6 +89,13 @@ export function mountGetRoutes(app: RouteApp, settings: RouteSettings, match: (p
       next();
       return;
     }
+    // Node-RED's editor app sends `Access-Control-Allow-Origin: *` on every request it sees
+    // (it mounts the `cors` middleware with origin "*"), and when httpAdminRoot equals
+    // httpNodeRoot it sees ours first. Pictures of a camera are readable from another origin
+    // only when httpNodeCors says so, so that header goes; httpNodeMiddleware and the
+    // httpNodeCors rule below may set it again.
+    res.removeHeader('Access-Control-Allow-Origin');
+    res.removeHeader('Access-Control-Allow-Credentials');
     runChain(chain, req, res, () => handler(req, res, next), next);
   };
   app.use(layer);

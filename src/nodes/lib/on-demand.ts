@@ -13,6 +13,9 @@ export interface OnDemandOptions {
 }
 
 export const DEFAULT_LINGER_S = 10;
+/** the shortest linger, whatever the setting: with 0, a viewer polling snapshots would cost a
+ * new RTSP session (and handshake) per request; this keeps it to one per second per camera */
+export const MIN_LINGER_MS = 1000;
 
 export type ConnectMode = 'always' | 'on demand';
 
@@ -63,7 +66,7 @@ export class OnDemand {
       if (this.holders.size > 0 || !this.running) return;
       this.running = false;
       this.opts.close();
-    }, this.opts.lingerMs);
+    }, Math.max(this.opts.lingerMs, MIN_LINGER_MS));
   }
 
   /** the caller closes the session itself (redeploy): forget everything, open nothing more */

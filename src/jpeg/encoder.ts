@@ -1,5 +1,6 @@
 /**
- * Small baseline JPEG encoder (ITU T.81, sequential DCT, Huffman) for the demo camera.
+ * Small baseline JPEG encoder (ITU T.81, sequential DCT, Huffman): the demo camera's frames
+ * and the pictures the live view generates. Pure bytes: no I/O, no timers.
  *
  * It emits exactly what RFC 2435 types 0/1 can carry: three components Y/Cb/Cr, Y sampled
  * 2x1 (4:2:2, RTP type 0) or 2x2 (4:2:0, RTP type 1), chroma 1x1, 8-bit quantization
@@ -11,8 +12,8 @@
  * frame's reuses its cached quantized coefficients, so a mostly static picture costs only
  * the entropy coding of the unchanged blocks plus a DCT of the changed ones.
  */
-import { qTablesForQ, STD_HUFFMAN, ZIGZAG, type HuffmanSpec } from '../jpeg/tables';
-import { makeJpegHeader } from '../jpeg/header';
+import { qTablesForQ, STD_HUFFMAN, ZIGZAG, type HuffmanSpec } from './tables';
+import { makeJpegHeader } from './header';
 
 export type ChromaSubsampling = '420' | '422';
 
