@@ -123,7 +123,9 @@ function http(method, path, { body, token, form } = {}) {
 }
 
 async function startDemoCamera() {
-  const cam = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo-camera', '--host', '127.0.0.1', '--port', String(demoPort)],
+  // --scene: the scripted scene (an object walking across at known times) that the demo
+  // flow's motion node reports and its record node clips
+  const cam = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo-camera', '--host', '127.0.0.1', '--port', String(demoPort), '--scene'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(cam);
   let err = '';
@@ -257,6 +259,9 @@ async function main() {
     log('the flows and run any command on this machine (function and exec nodes), and watch the cameras.');
     log('Set NODE_RED_USERNAME and NODE_RED_PASSWORD to require a log-in (README: "Opening the editor from another machine").');
   }
+  // the demo flow's motion and record nodes
+  const final = plan.deploy ?? current;
+  if (final.some((n) => n.type === 'mjpeg motion')) log(`motion events in the editor's debug sidebar; clips in ${join(userDir, 'clips')}`);
   red.once('exit', (c) => { if (!stopping) { log(`Node-RED exited (${c})`); stopAll(c ?? 1); } });
 }
 

@@ -16,7 +16,7 @@ import type { CameraSession } from './camera/session';
 export const USAGE = `usage: rtsp-mjpeg <command> [options]     (rtsp-mjpeg <command> --help: one command in detail)
   rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast|http] [--username U] [--timeout S]
   rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
-  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif]
+  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--scene]
   rtsp-mjpeg discover [--timeout S] [--host H[:PORT]]... [--no-multicast] [--json]
   rtsp-mjpeg onvif <device-service URL | host[:port]> [--username U] [--timeout S] [--json]
 Transport http: RTSP tunnelled over HTTP (GET + POST), port 80 unless the URL names one.
@@ -50,7 +50,8 @@ prints its URL; Ctrl-C stops it.
   --transport udp|tcp|udp+tcp   the RTP transports it offers (default both)
   --audio         add a PCMU audio track
   --onvif-port P  its ONVIF device service (default 8580, another free one if taken)
-  --discovery-port P   its WS-Discovery answers (UDP, default 3702); --no-onvif: neither`,
+  --discovery-port P   its WS-Discovery answers (UDP, default 3702); --no-onvif: neither
+  --scene         play the scripted scene (a figure walks across twice a minute, lights switch)`,
   discover: `Finds ONVIF cameras: a WS-Discovery probe on every network interface, and one to each --host;
 prints one line per camera (name, hardware, address, device-service URL), exit 0 even if none.
   --timeout S     how long to listen for answers

@@ -5,7 +5,7 @@
 import { startDemoCamera, type DemoCameraOptions } from './demo-camera';
 import { cliOnvifDefaults, describeOnvif } from './onvif-demo';
 
-export const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif]   (password: env RTSP_PASSWORD)';
+export const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--scene]   (password: env RTSP_PASSWORD)';
 
 /** Parse the demo-camera arguments; throws an Error with a usage hint on bad input. */
 export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoCameraOptions {
@@ -33,6 +33,8 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
       case 'onvif-port': o.onvif = { ...(typeof o.onvif === 'object' ? o.onvif : {}), port: num('onvif-port', value(), 0, 65535) }; break;
       case 'discovery-port': o.onvif = { ...(typeof o.onvif === 'object' ? o.onvif : {}), discoveryPort: num('discovery-port', value(), 0, 65535) }; break;
       case 'no-onvif': o.onvif = false; break;
+      // the scripted scene for motion detection: an object walks across at known times
+      case 'scene': o.scene = true; break;
       case 'auth': {
         const v = value();
         if (v !== 'none' && v !== 'basic' && v !== 'digest') throw new Error(`--auth must be none, basic or digest\n${USAGE}`);

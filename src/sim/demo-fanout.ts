@@ -14,6 +14,7 @@ import { buildSenderReportCompound, buildBye } from '../rtcp/build';
 import { parseRtcpCompound } from '../rtcp/packet';
 import { allocateUdpPair, type UdpPair } from '../transport/port-allocator';
 import { AudioSource, VideoSource, wallClockMs } from './media-source';
+import type { SceneOptions } from './scene';
 import { applyPacketFaults } from './packet-faults';
 import { Pacer } from './pacer';
 import type { DemoCameraFaults, DemoCameraStats } from './types';
@@ -60,6 +61,7 @@ export interface FanOutOptions {
   fps: number;
   mtu?: number | undefined;
   replay?: Buffer[][] | undefined;
+  scene?: boolean | SceneOptions | undefined;
   audio: boolean;
   bindAddress: string;
 }
@@ -82,7 +84,7 @@ export class MediaFanOut {
   constructor(private readonly state: FanOutState, o: FanOutOptions) {
     this.bindAddress = o.bindAddress;
     this.videoPace = new Pacer(1000 / o.fps);
-    this.video = new VideoSource({ width: o.width, height: o.height, mtu: o.mtu, replay: o.replay });
+    this.video = new VideoSource({ width: o.width, height: o.height, mtu: o.mtu, replay: o.replay, scene: o.scene });
     this.audio = o.audio ? new AudioSource() : null;
   }
 

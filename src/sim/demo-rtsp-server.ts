@@ -67,7 +67,7 @@ export class DemoCameraServer implements DemoCamera, FanOutState {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 16 || height < 16 || width > 4096 || height > 4096) {
       throw new RangeError('demo camera: width/height must be integers 16..4096');
     }
-    this.media = new MediaFanOut(this, { width, height, fps: this.fps, mtu: o.mtu, replay: o.replay, audio: !!o.audio, bindAddress: this.host });
+    this.media = new MediaFanOut(this, { width, height, fps: this.fps, mtu: o.mtu, replay: o.replay, scene: o.scene, audio: !!o.audio, bindAddress: this.host });
     if (o.faults) this.setFaults(o.faults);
   }
 

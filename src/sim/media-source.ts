@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto';
 import { JpegPacketizer } from '../jpeg/packetizer';
 import { JpegEncoder } from '../jpeg/encoder';
 import { TestPattern } from './test-pattern';
+import { Scene, type SceneOptions } from './scene';
 
 /** Monotonic wall clock in ms since the epoch (immune to system clock steps while running). */
 export function wallClockMs(): number {
@@ -59,16 +60,18 @@ export class VideoSource {
   private packetizer: JpegPacketizer;
   private readonly mtu: number;
   private readonly replay: Buffer[][] | undefined;
+  private readonly scene: SceneOptions | undefined;
   private encoder: JpegEncoder | null = null;
   private pattern: TestPattern | null = null;
   private planes: ReturnType<JpegEncoder['allocPlanes']> | null = null;
   private encoderKey = '';
 
-  constructor(opts: { width: number; height: number; mtu?: number | undefined; replay?: Buffer[][] | undefined }) {
+  constructor(opts: { width: number; height: number; mtu?: number | undefined; replay?: Buffer[][] | undefined; scene?: boolean | SceneOptions | undefined }) {
     this.width = opts.width;
     this.height = opts.height;
     this.mtu = opts.mtu ?? 1400;
     this.replay = opts.replay && opts.replay.length > 0 ? opts.replay : undefined;
+    this.scene = opts.scene === true ? {} : opts.scene || undefined;
     this.counters = { ssrc: randomSsrc(), packetCount: 0, octetCount: 0 };
     this.packetizer = new JpegPacketizer({ ssrc: this.counters.ssrc, mtu: this.mtu });
   }
@@ -127,7 +130,8 @@ export class VideoSource {
     });
     if (!this.planes || !this.pattern) {
       this.planes = this.encoder.allocPlanes();
-      this.pattern = new TestPattern(this.width, this.height, this.planes);
+      const scene = this.scene ? new Scene(this.width, this.height, this.scene) : undefined;
+      this.pattern = new TestPattern(this.width, this.height, this.planes, scene);
     }
   }
 

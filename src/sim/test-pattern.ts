@@ -11,6 +11,12 @@
 import type { YCbCrPlanes } from '../jpeg/encoder';
 import { drawText } from '../jpeg/bitmap-font';
 
+/** What the scripted scene (scene.ts) draws in place of the bouncing box, and over everything. */
+export interface PatternScene {
+  drawObject(out: YCbCrPlanes, nowMs: number): void;
+  finish(out: YCbCrPlanes, nowMs: number): void;
+}
+
 /** 75 % colour bars (ITU-R BT.801 order): white, yellow, cyan, green, magenta, red, blue. */
 const BARS_RGB: readonly (readonly [number, number, number])[] = [
   [191, 191, 191], [191, 191, 0], [0, 191, 191], [0, 191, 0], [191, 0, 191], [191, 0, 0], [0, 0, 191],
@@ -44,7 +50,7 @@ export class TestPattern {
   private readonly barsBottom: number;
 
   /** `template` gives the plane geometry (from JpegEncoder.allocPlanes()); it is not modified. */
-  constructor(width: number, height: number, template: YCbCrPlanes) {
+  constructor(width: number, height: number, template: YCbCrPlanes, private readonly scene?: PatternScene) {
     this.width = width;
     this.height = height;
     this.vs = template.cRows * 2 === template.yRows ? 2 : 1;
@@ -64,7 +70,19 @@ export class TestPattern {
     out.y.set(this.bg.y);
     out.cb.set(this.bg.cb);
     out.cr.set(this.bg.cr);
-    // Box bouncing horizontally across the bars (triangle wave, period 4 s at 25 fps-ish).
+    if (this.scene) this.scene.drawObject(out, nowMs);
+    else this.drawBox(out, index);
+    // Text band: frame counter and clock.
+    const s = this.scale;
+    const lineH = 9 * s;
+    const top = this.barsBottom + Math.max(2, Math.floor((this.height - this.barsBottom - 2 * lineH) / 2));
+    this.drawText(out, `FRAME ${String(index).padStart(6, '0')}`, 2 * s, top, 235);
+    this.drawText(out, formatClock(nowMs), 2 * s, top + lineH, 235);
+    this.scene?.finish(out, nowMs);
+  }
+
+  /** Box bouncing horizontally across the bars (triangle wave, period 4 s at 25 fps-ish). */
+  private drawBox(out: YCbCrPlanes, index: number): void {
     const size = Math.max(8, Math.floor(this.height / 6));
     const span = Math.max(1, this.width - size);
     const period = 2 * span;
@@ -73,12 +91,6 @@ export class TestPattern {
     const y = Math.floor((this.barsBottom - size) / 2);
     this.fillRect(out, x, y, size, size, rgbToYCbCr(255, 140, 0));
     this.fillRect(out, x + (size >> 2), y + (size >> 2), size >> 1, size >> 1, rgbToYCbCr(16, 16, 16));
-    // Text band: frame counter and clock.
-    const s = this.scale;
-    const lineH = 9 * s;
-    const top = this.barsBottom + Math.max(2, Math.floor((this.height - this.barsBottom - 2 * lineH) / 2));
-    this.drawText(out, `FRAME ${String(index).padStart(6, '0')}`, 2 * s, top, 235);
-    this.drawText(out, formatClock(nowMs), 2 * s, top + lineH, 235);
   }
 
   private drawBackground(): void {

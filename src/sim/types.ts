@@ -5,6 +5,7 @@
  * imports another only for its types.
  */
 import type { PacketFaultCounters } from './packet-faults';
+import type { SceneOptions } from './scene';
 
 export interface DemoCameraFaults {
   lossPercent?: number;
@@ -66,6 +67,9 @@ export interface DemoCameraOptions {
   requireAudioSetup?: boolean;
   /** also answer ONVIF (device and media services, discovery, events): see onvif-demo.ts */
   onvif?: boolean | DemoOnvifOptions;
+  /** the scripted scene instead of the bouncing box: an object walking across at known
+   * times, the lights switching, sensor noise (scene.ts) */
+  scene?: boolean | SceneOptions;
 }
 
 export interface DemoCameraStats {

@@ -127,9 +127,9 @@ test('Node-RED loads the types from package.json and serves the icons', async ()
   const r = await fetch(`${base}/nodes`, { headers: { accept: 'application/json', authorization: `Bearer ${t}` } });
   const sets = (await r.json()) as { module: string; types: string[]; enabled: boolean; err?: string }[];
   const ours = sets.filter((s) => s.module === 'node-red-contrib-rtsp-mjpeg');
-  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mjpeg http out', 'onvif events', 'rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
+  assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mjpeg http out', 'mjpeg motion', 'mjpeg record', 'onvif events', 'rtcp stats', 'rtsp-camera', 'rtsp-mjpeg in']);
   for (const s of ours) assert.equal(s.err, undefined, s.err);
-  for (const icon of ['camera.svg', 'stats.svg', 'mjpeg-http.svg', 'camera-events.svg']) {
+  for (const icon of ['camera.svg', 'stats.svg', 'mjpeg-http.svg', 'motion.svg', 'record.svg', 'camera-events.svg']) {
     const i = await fetch(`${base}/icons/node-red-contrib-rtsp-mjpeg/${icon}`, { headers: { authorization: `Bearer ${t}` } });
     assert.equal(i.status, 200, icon);
     assert.match(i.headers.get('content-type') ?? '', /svg/);

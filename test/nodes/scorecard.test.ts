@@ -29,7 +29,7 @@ interface Pkg {
   'node-red'?: { version?: string; nodes?: Record<string, string> };
 }
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Pkg;
-const CONTRACT_TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out', 'onvif events'];
+const CONTRACT_TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out', 'mjpeg motion', 'mjpeg record', 'onvif events'];
 
 type Node = acorn.Node & Record<string, unknown>;
 
@@ -101,7 +101,7 @@ describe('scorecard: package.json (P01, P03-P07, D01)', () => {
 
 describe('scorecard: editor files', () => {
   test('node-red.nodes lists one file per contract type, each with its .html beside it', () => {
-    assert.deepEqual(nodeFiles.map(([set]) => set).sort(), ['mjpeg-http-out', 'onvif-events', 'rtcp-stats', 'rtsp-camera', 'rtsp-mjpeg-in']);
+    assert.deepEqual(nodeFiles.map(([set]) => set).sort(), ['mjpeg-http-out', 'mjpeg-motion', 'mjpeg-record', 'onvif-events', 'rtcp-stats', 'rtsp-camera', 'rtsp-mjpeg-in']);
     for (const h of htmlByFile) assert.ok(existsSync(h.htmlPath), h.htmlPath);
   });
 
@@ -155,6 +155,8 @@ describe('scorecard: editor files', () => {
     for (const k of ['name', 'camera', 'path', 'maxFps', 'maxViewers']) assert.ok(keysOf('mjpeg http out', 'defaults').includes(k), k);
     for (const k of ['connect', 'linger']) assert.ok(keysOf('rtsp-camera', 'defaults').includes(k), k);
     assert.ok(keysOf('rtsp-mjpeg in', 'defaults').includes('startOnDeploy'));
+    for (const k of ['name', 'camera', 'rate', 'threshold', 'minArea', 'mask', 'gap', 'perFrame']) assert.ok(keysOf('mjpeg motion', 'defaults').includes(k), k);
+    for (const k of ['name', 'preRoll', 'postRoll', 'maxLength', 'folder', 'maxAgeDays', 'maxSizeMB']) assert.ok(keysOf('mjpeg record', 'defaults').includes(k), k);
   });
 
   test('icons named in the editor exist in icons/ (copied beside the node .js by the build)', () => {

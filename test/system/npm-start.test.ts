@@ -1,15 +1,17 @@
 /**
  * `npm start` (scripts/start.mjs) brings up the demo camera and Node-RED with
  * the demo flow; frames flow through the runtime (the flow's file sink keeps rewriting
- * latest.jpg, which must decode); Ctrl-C stops everything and leaves no process behind.
+ * latest.jpg, which must decode); the demo camera's scene makes the flow's motion node
+ * fire and its record node write a clip; Ctrl-C stops everything and leaves no process behind.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJpeg } from '../support/djpeg';
+import { readAviFrames } from '../../src/record/avi-reader';
 import { freeTcpPort as freePort } from '../support/peers';
 import { alive, descendants, get, nonLoopbackAddress, ROOT as root, runStart } from './support/npm-start';
 
@@ -35,7 +37,7 @@ test('npm start runs Node-RED with the demo flow, frames flow, Ctrl-C leaves not
     // The flow is deployed: the admin API lists the three node types of the demo.
     const flows = await (await fetch(`http://127.0.0.1:${editorPort}/flows`)).json() as { type: string }[];
     const types = new Set(flows.map((n) => n.type));
-    for (const t of ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out']) assert.ok(types.has(t), `flow has a ${t} node`);
+    for (const t of ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out', 'mjpeg motion', 'mjpeg record']) assert.ok(types.has(t), `flow has a ${t} node`);
     assert.ok(out().includes(`live view in a browser: http://127.0.0.1:${editorPort}/camera/demo`), 'the live view URL is printed');
     assert.ok(!JSON.stringify(flows).includes('"password"'), 'no password in the exported flow');
 
@@ -66,6 +68,23 @@ test('npm start runs Node-RED with the demo flow, frames flow, Ctrl-C leaves not
     assert.equal(snap.headers.get('content-type'), 'image/jpeg');
     const snapped = decodeJpeg(Buffer.from(await snap.arrayBuffer()));
     assert.ok(snapped.ok, `the live view's snapshot decodes: ${snapped.error}`);
+
+    // The demo camera plays its scripted scene: an object walks across 8 s after it started,
+    // the flow's motion node reports it and its record node writes a clip of it.
+    const clips = join(userDir, 'clips');
+    const closedClip = (): string | null => {
+      if (!existsSync(clips)) return null;
+      for (const f of readdirSync(clips)) {
+        const b = readFileSync(join(clips, f));
+        if (f.endsWith('.avi') && b.length > 48 && (b.readUInt32LE(44) & 0x10) !== 0) return join(clips, f);
+      }
+      return null;
+    };
+    const clipDeadline = Date.now() + 60_000;
+    while (!closedClip() && Date.now() < clipDeadline) await new Promise((r) => setTimeout(r, 500));
+    const clip = closedClip();
+    assert.ok(clip, `a motion clip in ${clips}\n${out().slice(-2000)}`);
+    assert.ok(readAviFrames(readFileSync(clip)).frames.length > 20, 'the clip holds the walk');
 
     const tree = descendants(child.pid!);
     assert.ok(tree.length >= 2, 'demo camera and Node-RED run as children');

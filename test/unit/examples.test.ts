@@ -72,3 +72,22 @@ test('the Dashboard 2 example says it is there with npm start and how to install
     assert.match(text, /Manage palette → Install/, `${file}: own Node-RED`);
   }
 });
+
+test('the motion examples and the demo flow: the clock band masked, motion wired to a record node, clips in the user directory', () => {
+  const files = ['examples/09 Motion to clip to MQTT.json', 'examples/10 Dashboard 2 motion events and clips.json', 'scripts/demo/flow.json'];
+  for (const f of files) {
+    const flow = JSON.parse(readFileSync(join(ROOT, f), 'utf8')) as Record<string, unknown>[];
+    const motion = flow.filter((n) => n.type === 'mjpeg motion');
+    const record = flow.filter((n) => n.type === 'mjpeg record');
+    assert.equal(motion.length, 1, `${f}: one motion node`);
+    assert.equal(record.length, 1, `${f}: one record node`);
+    const m = motion[0]!;
+    // the demo camera prints its clock in the bottom third, changing every frame
+    assert.deepEqual(m.mask, [{ x: 0, y: 0.66, w: 1, h: 0.34 }], `${f}: mask`);
+    for (const k of ['camera', 'rate', 'threshold', 'minArea', 'gap', 'perFrame']) assert.ok(k in m, `${f}: motion field ${k} written out`);
+    assert.ok((m.wires as string[][])[0]!.includes(String(record[0]!.id)), `${f}: motion triggers the record node`);
+    const r = record[0]!;
+    for (const k of ['preRoll', 'postRoll', 'maxLength', 'folder', 'maxAgeDays', 'maxSizeMB']) assert.ok(k in r, `${f}: record field ${k} written out`);
+    assert.ok(!String(r.folder).startsWith('/'), `${f}: the folder is relative to the user directory`);
+  }
+});

@@ -11,11 +11,12 @@ import { rtspUrlTarget } from './rtsp-url';
 import { transportHeaderTarget } from './transport-header';
 import { httpHeadTarget } from './http-head';
 import { onvifSoapTarget } from './onvif-soap';
+import { jpegDcReaderTarget } from './jpeg-dc-reader';
 
 export function allTargets(): FuzzTarget[] {
   return [
     rtpHeaderTarget(), rtpSequencerTarget(), jpegDepacketizerTarget(), rtcpCompoundTarget(), sdpTracksTarget(),
-    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(), onvifSoapTarget(),
+    rtspReaderTarget(), digestAuthTarget(), rtspUrlTarget(), transportHeaderTarget(), httpHeadTarget(), onvifSoapTarget(), jpegDcReaderTarget(),
   ];
 }
 
