@@ -15,10 +15,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  skipUnlessPeer, startFfmpegRelay, startFfmpegRtp, freeUdpPair, receiveUdp, runClient, splitMjpeg, pixelHash,
+  skipUnlessPeer, startFfmpegRelay, startFfmpegRtp, freeUdpPair, receiveUdp, runClient, splitMjpeg, pixelHashes,
   undecodable, framesSentInWindow, waitFor, type ReceivedFrame,
 } from '../support/peers';
 import { JpegDepacketizer } from '../../src/jpeg/depacketizer';
+import { reserveUdpRange } from '../support/ports';
 
 /** The DQT segments of a JPEG, concatenated: differs between frames when the tables change. */
 function dqt(jpeg: Buffer): string {
@@ -62,9 +63,10 @@ function ffmpegClient(url: string, transport: 'tcp' | 'udp', seconds: number, fi
 }
 
 function assertPixelsFromEncoder(frames: ReceivedFrame[], teeFile: string): void {
-  const originals = new Set(splitMjpeg(readFileSync(teeFile)).map(pixelHash).filter((h): h is string => h !== null));
+  const originals = new Set(pixelHashes(splitMjpeg(readFileSync(teeFile))).filter((h): h is string => h !== null));
   assert.ok(originals.size > 0, 'encoder tee wrote no JPEG');
-  const missing = frames.filter((f) => !originals.has(pixelHash(f.jpeg) ?? 'undecodable'));
+  const ours = pixelHashes(frames.map((f) => f.jpeg));
+  const missing = frames.filter((_f, i) => !originals.has(ours[i] ?? 'undecodable'));
   assert.equal(missing.length, 0, `${missing.length}/${frames.length} frames decode to pixels FFmpeg's encoder never produced (first ts ${missing[0]?.info.rtpTimestamp})`);
 }
 
@@ -87,7 +89,7 @@ describe('FFmpeg payloader', () => {
           theirs = ffmpegClient(relay.url, c.transport, 6, 10000);
           await theirs.started;
         }
-        const run = await runClient(relay.url, { transport: c.transport, udpPortRange: [46700, 46719] }, { streamMs: 3500 });
+        const run = await runClient(relay.url, { transport: c.transport, udpPortRange: await reserveUdpRange(20, t) }, { streamMs: 3500 });
         const { frames: ffFrames, log: ffLog } = await theirs.done;
         await relay.ffmpeg.stop();
         assert.ok(run.frames.length > 0, `no frame: ${JSON.stringify(run.states)}`);
@@ -101,8 +103,8 @@ describe('FFmpeg payloader', () => {
         }
         assertPixelsFromEncoder(run.frames, tee);
         // FFmpeg's depacketizer, same shared media: pictures both received must be identical
-        const theirHashes = new Set(ffFrames.map(pixelHash).filter((h): h is string => h !== null));
-        const ours = run.frames.map((f) => pixelHash(f.jpeg));
+        const theirHashes = new Set(pixelHashes(ffFrames).filter((h): h is string => h !== null));
+        const ours = pixelHashes(run.frames.map((f) => f.jpeg));
         const common = ours.filter((h) => h !== null && theirHashes.has(h)).length;
         assert.ok(ffFrames.length > 0, `FFmpeg client got nothing (${ffLog})`);
         // windows differ by FFmpeg's probing time; most of our frames must be in its output

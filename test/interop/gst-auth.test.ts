@@ -9,6 +9,7 @@ import { skipUnlessPeer, startGstServer, runClient, assertGoodRun, waitFor, type
 import { openCamera } from '../../src/index';
 import type { StateChange } from '../../src/camera/types';
 import type { CameraError } from '../../src/errors';
+import { reserveUdpRange } from '../support/ports';
 
 const USER = 'viewer';
 const PASSWORD = 'pa:ss wörd"1';
@@ -22,7 +23,7 @@ describe('GStreamer RTSP server: authentication', () => {
       if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg')) return;
       const server = await startGstServer({ auth: method, user: USER, password: PASSWORD, duration: 60 });
       servers.push(server);
-      const run = await runClient(server.url, { username: USER, password: PASSWORD, transport, udpPortRange: [46400, 46419] }, { streamMs: 2500 });
+      const run = await runClient(server.url, { username: USER, password: PASSWORD, transport, udpPortRange: await reserveUdpRange(20, t) }, { streamMs: 2500 });
       assertGoodRun(run, { width: 320, height: 240 });
       const text = JSON.stringify(run.states) + run.errors.map((e) => e.message).join(' ');
       assert.ok(!text.includes(PASSWORD), 'password leaked into states/errors');

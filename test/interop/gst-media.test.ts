@@ -1,16 +1,16 @@
 /**
  * Our client against GStreamer's RTSP server, one server per media variant: RTP/JPEG type 0
- * (4:2:2, Y42B) at MTU 600, type 65 (restart markers, avenc_mjpeg slice threads), 2560x1440
- * (header size 0, SDP a=x-dimensions), and a video + PCMU session with and without the
- * audio track set up. Where packets are captured, our JPEGs must be byte-identical to what
- * GStreamer's own rtpjpegdepay rebuilds from them.
+ * (4:2:2, Y42B) at MTU 600 and type 65 (restart markers, avenc_mjpeg slice threads); the
+ * 2560x1440 and video + PCMU variants are in gst-media-large-audio.test.ts. Our JPEGs must be
+ * byte-identical to what GStreamer's own rtpjpegdepay rebuilds from the captured packets.
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  skipUnlessPeer, startGstServer, startCapture, runClient, assertGoodRun, assertMatchesGstreamer,
-  type GstServer, type ClientRun, type GstServerOptions,
+  skipUnlessPeer, startGstServer, assertGoodRun, assertMatchesGstreamer, type GstServer, type GstServerOptions,
 } from '../support/peers';
+import { capturedRun } from '../support/captured-run';
+import { reserveUdpRange } from '../support/ports';
 
 /** JPEG marker segments present before the scan (SOF0 sampling, DRI) for checking the variant. */
 function jpegFacts(jpeg: Buffer): { hSampY: number; vSampY: number; dri: number | null } {
@@ -39,23 +39,10 @@ describe('GStreamer RTSP server: media variants', () => {
     return s;
   }
 
-  /** Streams with a capture of the RTSP connection (TCP) or the client's UDP ports. */
-  async function capturedRun(server: GstServer, transport: 'tcp' | 'udp', streamMs: number, udp: [number, number]): Promise<{ run: ClientRun; file: string; cleanup(): void }> {
-    const cap = await startCapture(transport === 'tcp' ? `tcp port ${server.port}` : `udp portrange ${udp[0]}-${udp[1]}`);
-    try {
-      const run = await runClient(server.url, { transport, udpPortRange: udp }, { streamMs });
-      return { run, file: await cap.stop(), cleanup: cap.cleanup };
-    } catch (e) {
-      await cap.stop();
-      cap.cleanup();
-      throw e;
-    }
-  }
-
   test('type 0 (Y42B, 4:2:2) at MTU 600 over tcp: byte-identical to GStreamer', async (t) => {
     if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg', 'tshark')) return;
     const server = await start({ format: 'Y42B', mtu: 600, width: 320, height: 240 });
-    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, [46500, 46509]);
+    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, await reserveUdpRange(10, t));
     try {
       assertGoodRun(run, { width: 320, height: 240 });
       const f = jpegFacts(run.frames[0]!.jpeg);
@@ -70,37 +57,13 @@ describe('GStreamer RTSP server: media variants', () => {
     test(`type 65 (DRI + RSTn, avenc_mjpeg) over ${transport}: DRI kept, byte-identical to GStreamer`, async (t) => {
       if (!skipUnlessPeer(t, 'gst-rtsp-server', 'gst-libav', 'ffmpeg', 'djpeg', 'tshark')) return;
       const server = await start({ dri: true, width: 320, height: 240 });
-      const { run, file, cleanup } = await capturedRun(server, transport, 3000, [46520, 46529]);
+      const { run, file, cleanup } = await capturedRun(server, transport, 3000, await reserveUdpRange(10, t));
       try {
         assertGoodRun(run, { width: 320, height: 240 });
         assert.ok(run.frames.every((f) => jpegFacts(f.jpeg).dri !== null && jpegFacts(f.jpeg).dri! > 0), 'a type 65 frame without DRI');
         assertMatchesGstreamer(run, file);
       } finally {
         cleanup();
-      }
-    });
-  }
-
-  test('2560x1440 (RTP header size 0, a=x-dimensions) over tcp: full-size decodable frames', async (t) => {
-    if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg', 'tshark')) return;
-    const server = await start({ large: true, fps: 5, quality: 30, pattern: 'ball' });
-    const { run, file, cleanup } = await capturedRun(server, 'tcp', 3000, [46540, 46549]);
-    try {
-      assertGoodRun(run, { width: 2560, height: 1440 }, 5);
-      assertMatchesGstreamer(run, file, { xDimensions: [2560, 1440] });
-    } finally {
-      cleanup();
-    }
-  });
-
-  for (const setupAudio of [false, true]) {
-    test(`video + PCMU session, setupAudio ${setupAudio}: video frames flow over tcp and udp`, async (t) => {
-      if (!skipUnlessPeer(t, 'gst-rtsp-server', 'ffmpeg', 'djpeg')) return;
-      const server = await start({ audio: true, width: 320, height: 240 });
-      for (const transport of ['tcp', 'udp'] as const) {
-        const run = await runClient(server.url, { transport, setupAudio, udpPortRange: [46560, 46579] }, { streamMs: 2000 });
-        assertGoodRun(run, { width: 320, height: 240 });
-        assert.equal(run.stats?.transport, transport);
       }
     });
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { skipUnlessPeer, startGstServer, freeTcpPort, waitFor, undecodable, type GstServer, type ReceivedFrame } from '../support/peers';
 import { openCamera } from '../../src/index';
 import type { FrameInfo, StateChange } from '../../src/camera/types';
+import { reserveUdpRange } from '../support/ports';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 2000;
@@ -26,7 +27,7 @@ describe('GStreamer RTSP server: killed and restarted', () => {
       const frames: ReceivedFrame[] = [];
       const states: StateChange[] = [];
       const session = openCamera(first.url, {
-        transport, udpPortRange: [46600, 46619],
+        transport, udpPortRange: await reserveUdpRange(20, t),
         reconnectMinMs: RECONNECT_MIN_MS, reconnectMaxMs: RECONNECT_MAX_MS, stallTimeoutMs: STALL_MS,
       });
       session.on('frame', (jpeg: Buffer, info: FrameInfo) => frames.push({ jpeg, info }));

@@ -6,6 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { peerAvailable, skipUnlessPeer, startVlcServer, runClient, assertGoodRun, type VlcServer } from '../support/peers';
+import { reserveUdpRange } from '../support/ports';
 
 describe('VLC RTSP server', () => {
   let vlc: VlcServer | undefined;
@@ -18,7 +19,7 @@ describe('VLC RTSP server', () => {
   for (const transport of ['udp', 'auto'] as const) {
     test(`${transport}: frames flow and decode`, async (t) => {
       if (!skipUnlessPeer(t, 'vlc', 'ffmpeg', 'djpeg')) return;
-      const run = await runClient(vlc!.url, { transport, udpPortRange: [46800, 46819] }, { streamMs: 3000 });
+      const run = await runClient(vlc!.url, { transport, udpPortRange: await reserveUdpRange(20, t) }, { streamMs: 3000 });
       assertGoodRun(run, { width: 320, height: 240 });
       assert.equal(run.stats?.transport, 'udp');
     });

@@ -6,7 +6,8 @@
  * so the suite waits for the slowest (the 10 s request timeout) only once. Also: the camera
  * config node's info log, one line per connection change and never one per retry.
  */
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe, before, after, afterEach, type TestContext } from 'node:test';
+import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { NodeMessage } from 'node-red';
@@ -16,6 +17,7 @@ import cameraNode from '../../src/nodes/rtsp-camera';
 import mjpegInNode from '../../src/nodes/rtsp-mjpeg-in';
 import rtcpStatsNode from '../../src/nodes/rtcp-stats';
 import { startDemoCamera, type DemoCamera } from '../../src/sim/demo-camera';
+import { takePorts } from '../support/ports';
 
 const NODES = [cameraNode, mjpegInNode, rtcpStatsNode];
 const SECRET = 'n0t-in-any:message';
@@ -24,20 +26,26 @@ const tab: FlowNode = { id: 'f1', type: 'tab' };
 const H264_SDP = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=h264 only', 'c=IN IP4 0.0.0.0', 't=0 0',
   'm=video 0 RTP/AVP 96', 'a=rtpmap:96 H264/90000', 'a=fmtp:96 packetization-mode=1', 'a=control:stream=0'].join('\r\n') + '\r\n';
 
-/** A documentation-range IPv6 address: unreachable wherever there is no route to it. */
-const UNREACHABLE = '2001:db8::1';
+/**
+ * Documentation-range IPv6 addresses (RFC 3849) whose connect fails with the routing error
+ * named: injected by replacing net.connect for these hosts only, so the case runs the same on
+ * every machine, whatever its routes (some sandboxes proxy every address, some have no IPv6).
+ */
+const UNREACHABLE: Record<string, 'ENETUNREACH' | 'EHOSTUNREACH'> = { '2001:db8::1': 'ENETUNREACH', '2001:db8::2': 'EHOSTUNREACH' };
+/** node:net itself (the module object the library calls connect on), not an import wrapper */
+const netModule = createRequire(__filename)('node:net') as typeof net;
 
-/** Whether connecting to UNREACHABLE fails with a routing error on this machine (some
- * sandboxes proxy every address, some have no IPv6 at all: both are fine, both answer). */
-function routingErrorHere(): Promise<string | null> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: UNREACHABLE, port: 554 });
-    const timer = setTimeout(() => { s.destroy(); resolve(null); }, 4000);
-    s.once('connect', () => { clearTimeout(timer); s.destroy(); resolve(null); });
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code === 'ENETUNREACH' || e.code === 'EHOSTUNREACH' ? e.code : null);
-    });
+/** Makes connects to the UNREACHABLE hosts fail as the kernel would, for the test's duration. */
+function injectRoutingErrors(t: TestContext): void {
+  const original = netModule.connect.bind(netModule) as (...a: unknown[]) => net.Socket;
+  t.mock.method(netModule, 'connect', (...args: unknown[]): net.Socket => {
+    const o = args[0] as { host?: string; port?: number } | undefined;
+    const code = typeof o === 'object' && o?.host !== undefined ? UNREACHABLE[o.host] : undefined;
+    if (!code) return original(...args);
+    const s = new netModule.Socket();
+    const err = Object.assign(new Error(`connect ${code} ${o!.host}:${o!.port}`), { code, errno: code === 'ENETUNREACH' ? -101 : -113, syscall: 'connect', address: o!.host, port: o!.port });
+    process.nextTick(() => s.destroy(err));
+    return s;
   });
 }
 
@@ -86,8 +94,7 @@ describe('error reasons through status and Catch', () => {
       else c.reply(req, 455);
     });
     fake = server;
-    const routing = await routingErrorHere();
-    if (!routing) t.diagnostic(`no routing error for [${UNREACHABLE}] on this machine: the 'network unreachable' case is left out`);
+    injectRoutingErrors(t);
 
     const cases: { k: string; url: string; reason: string; status: RegExp; detail: RegExp }[] = [
       { k: 'Host', url: 'rtsp://camera.invalid:554/stream', reason: 'host not found',
@@ -99,9 +106,9 @@ describe('error reasons through status and Catch', () => {
       { k: 'H264', url: server.url('/h264'), reason: 'unsupported codec',
         status: /^unsupported codec: enable a Motion-JPEG stream on the camera, retry in (2[4-9]|3[0-6]) s$/, detail: /^unsupported codec: the video track is H264, not Motion-JPEG$/ },
     ];
-    if (routing) {
-      cases.push({ k: 'Unreachable', url: `rtsp://[${UNREACHABLE}]:554/stream`, reason: 'network unreachable',
-        status: /^network unreachable: check the address and the network route, retry in \d+ s$/, detail: new RegExp(`^network unreachable: cannot connect to .*: ${routing}`) });
+    for (const [i, [host, code]] of Object.entries(UNREACHABLE).entries()) {
+      cases.push({ k: `Unreachable${i}`, url: `rtsp://[${host}]:554/stream`, reason: 'network unreachable',
+        status: /^network unreachable: check the address and the network route, retry in \d+ s$/, detail: new RegExp(`^network unreachable: cannot connect to \\[?${host}\\]?:554: ${code}$`) });
     }
     const creds: Record<string, { username: string; password: string }> = {};
     for (const c of cases) creds[`cam${c.k}`] = { username: 'admin', password: SECRET };
@@ -141,7 +148,8 @@ describe('error reasons through status and Catch', () => {
 describe('connection log', () => {
   test('one info line for connected, lost and recovered; none per retry; no password', { timeout: 30_000 }, async () => {
     const password = 'pa55:w@rd';
-    demo = await startDemoCamera({ port: 0, width: 320, height: 240, fps: 15, auth: 'digest', username: 'admin', password });
+    // a port no other test process binds, so it is still free when the camera comes back
+    demo = await startDemoCamera({ port: await takePorts(1), width: 320, height: 240, fps: 15, auth: 'digest', username: 'admin', password });
     const url = demo.url;
     const port = Number(new URL(url.replace(/^rtsp:/, 'http:')).port);
     await helper.load(NODES, [tab,

@@ -17,6 +17,7 @@ import type { FrameInfo } from '../../src/camera/types';
 import type { RtspCameraNode } from '../../src/nodes/lib/camera-contract';
 import { startFakeTunnelServer } from '../support/fake-tunnel-server';
 import { decodeJpeg as djpeg } from '../support/djpeg';
+import { takePorts } from '../support/ports';
 
 const NODES = [cameraNode, mjpegInNode, rtcpStatsNode];
 const SECRET = 'S3cr3t:p@ss/word%';
@@ -201,7 +202,8 @@ describe('failures', () => {
   }
 
   test('a camera that is not there: red status, retries, and one Catch message for the repeated failure', async () => {
-    const d = await camera();
+    // a port no other test process binds, so nothing answers there once it is closed
+    const d = await camera({ port: await takePorts(1) });
     const url = d.url;
     await d.close();
     demo = null;

@@ -17,6 +17,7 @@ import { startDemoCamera, type DemoCamera, type DemoCameraFaults, type DemoCamer
 import type { CameraSession } from '../../src/camera/session';
 import type { CameraOptions, StateChange } from '../../src/camera/types';
 import { Recorder, sleep, until } from './support';
+import { takePorts } from '../support/ports';
 
 const RECONNECT_MIN = 100;
 const RECONNECT_MAX = 1000;
@@ -313,7 +314,8 @@ describe('connection faults: truthful state, recovery within the backoff bound',
   });
 
   test('server restart on the same port: connection lost/refused while down, playing after it is back', async () => {
-    const c = await scenario();
+    // a port no other test process binds, so it is still free for the restart
+    const c = await scenario({ port: await takePorts(1) });
     const port = c.d.port;
     const t = performance.now();
     await c.d.close();

@@ -14,10 +14,12 @@ import { openCamera } from '../../src/camera/open';
 import { startDemoCamera } from '../../src/sim/demo-camera';
 import type { CameraSession } from '../../src/camera/session';
 import { resourceCounts, resourcesAbove, until, heapAfterGc, sleep, MB } from './support';
+import { reserveUdpRange } from '../support/ports';
 
 /** heap growth allowed after the cycles (a GC'd heap; JIT/IC warm-up happens before the baseline) */
 const HEAP_SLACK_MB = 4;
-const PORTS: [number, number] = [52000, 52199];
+/** the UDP range of the cameras here, no other test process's */
+let PORTS: [number, number] = [0, 0];
 
 function report(name: string, data: Record<string, unknown>): void {
   process.stdout.write(`# reliability leaks ${name}: ${JSON.stringify(data)}\n`);
@@ -37,6 +39,8 @@ async function portsFree(range: [number, number]): Promise<number[]> {
   }
   return busy;
 }
+
+before(async () => { PORTS = await reserveUdpRange(100); });
 
 describe('Node-RED redeploys', () => {
   before(async () => { await helper.startServer(); });

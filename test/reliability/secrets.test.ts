@@ -21,6 +21,7 @@ import mjpegInNode from '../../src/nodes/rtsp-mjpeg-in';
 import rtcpStatsNode from '../../src/nodes/rtcp-stats';
 import { startHostile, type HostileServer } from './hostile-servers';
 import { until, sleep } from './support';
+import { takePorts } from '../support/ports';
 
 const SECRET = 'S3cr3t:p@ss/word%';
 const USER = 'admin';
@@ -90,7 +91,8 @@ describe('library: no failure path reveals the password', () => {
       return { url: d.url.replace('rtsp://', `rtsp://${USER}:${ENC}@`), opts: {}, run: errorsSeen(1) };
     } },
     { name: 'connection refused (URL with credentials)', make: async () => {
-      const d = await demo();
+      // a port no other test process binds, so nothing answers there once it is closed
+      const d = await demo({ port: await takePorts(1) });
       const url = d.url.replace('rtsp://', `rtsp://${USER}:${ENC}@`);
       await d.close();
       return { url, opts: {}, run: errorsSeen(2) };
@@ -174,7 +176,7 @@ describe('Node-RED: status, logs, Catch and the exported flow', () => {
   test('wrong password in the credential fields and pasted into a URL, a refused camera, and a working one with a fault', async () => {
     const wrong = await demo({ auth: 'digest', username: USER, password: 'other' });
     const good = await demo({ auth: 'digest', username: USER, password: SECRET, sessionTimeoutSec: 2 });
-    const gone = await startDemoCamera();
+    const gone = await startDemoCamera({ port: await takePorts(1) });
     const goneUrl = gone.url;
     await gone.close();
     const flow: FlowNode[] = [{ id: 'f1', type: 'tab' },
@@ -239,7 +241,7 @@ describe('CLI', () => {
     cleanups.push(() => rmSync(out, { recursive: true, force: true }));
     const wrong = await demo({ auth: 'digest', username: USER, password: 'other' });
     const good = await demo({ auth: 'digest', username: USER, password: SECRET });
-    const gone = await startDemoCamera();
+    const gone = await startDemoCamera({ port: await takePorts(1) });
     const goneUrl = gone.url;
     await gone.close();
     const runs = [

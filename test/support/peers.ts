@@ -13,12 +13,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { vectorPackets } from './pcap';
-import { createHash } from 'node:crypto';
-import { decodeJpeg } from './djpeg';
+import { decodeEach, pixelHashes } from './djpeg';
+import { takePorts } from './ports';
 import { openCamera } from '../../src/index';
 import type { CameraOptions, FrameInfo, StateChange, StatsReport } from '../../src/camera/types';
 import type { CameraError } from '../../src/errors';
@@ -167,40 +166,14 @@ export function waitForLine(c: ChildProcess, re: RegExp, timeoutMs: number, what
   });
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
+/** A TCP port on 127.0.0.1 for a peer to listen on, no other test process's (test/support/ports.ts). */
 export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
+  return takePorts(1);
 }
 
-/** An even UDP port P with P and P+1 free a moment ago (RTP convention, RFC 3550 §11). */
-export async function freeUdpPair(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 40000 + 2 * Math.floor(Math.random() * 4000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const a = createSocket('udp4');
-      const b = createSocket('udp4');
-      let done = false;
-      const finish = (v: boolean): void => {
-        if (done) return;
-        done = true;
-        a.close(); b.close();
-        resolve(v);
-      };
-      a.once('error', () => finish(false));
-      b.once('error', () => finish(false));
-      a.bind(port, '127.0.0.1', () => b.bind(port + 1, '127.0.0.1', () => finish(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error('no free UDP port pair');
+/** An even UDP port P with P and P+1 free, no other test process's (RTP convention, RFC 3550 §11). */
+export function freeUdpPair(): Promise<number> {
+  return takePorts(2);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -715,14 +688,14 @@ export function framesSentInWindow(frames: ReceivedFrame[], fps: number): number
  */
 export function undecodable(frames: ReceivedFrame[], expect?: { width: number; height: number }): string[] {
   const bad: string[] = [];
-  for (const f of frames) {
-    const d = decodeJpeg(f.jpeg);
+  decodeEach(frames.map((f) => f.jpeg), (d, i) => {
+    if (bad.length > 5) return;
+    const f = frames[i]!;
     if (!d.ok) bad.push(`djpeg frame #${f.info.index} (ts ${f.info.rtpTimestamp}): ${d.error ?? '?'}`);
     else if (expect && (d.width !== expect.width || d.height !== expect.height)) {
       bad.push(`frame #${f.info.index} decodes to ${d.width}x${d.height}, expected ${expect.width}x${expect.height}`);
     }
-    if (bad.length > 5) break;
-  }
+  });
   const ff = ffmpegDecode(frames.map((f) => f.jpeg));
   if (ff.decoded !== frames.length || ff.errors) bad.push(`ffmpeg decoded ${ff.decoded}/${frames.length}: ${ff.errors.slice(0, 500)}`);
   return bad;
@@ -730,9 +703,10 @@ export function undecodable(frames: ReceivedFrame[], expect?: { width: number; h
 
 /** SHA-1 of the decoded pixels (djpeg), for "same picture" checks across encoders' headers. */
 export function pixelHash(jpeg: Buffer): string | null {
-  const d = decodeJpeg(jpeg);
-  return d.ok && d.pixels ? createHash('sha1').update(d.pixels).digest('hex') : null;
+  return pixelHashes([jpeg])[0] ?? null;
 }
+
+export { pixelHashes };
 
 /* ------------------------------------------------------------------------------------------ */
 /* oracles                                                                                     */

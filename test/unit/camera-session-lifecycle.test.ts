@@ -8,6 +8,7 @@ import type { CameraSession } from '../../src/camera/session';
 import type { StateChange } from '../../src/camera/types';
 import { parseRtcpCompound, type RtcpPacket } from '../../src/rtcp/packet';
 import { closeAfter } from '../support/cleanup';
+import { reserveUdpRange } from '../support/ports';
 
 const VEC = join(__dirname, '..', 'fixtures', 'vectors', 'gst-tcp-320x240.pcap');
 const FRAMES = framesOf(vectorPackets(VEC).rtp.map((x) => x.packet)).slice(0, 10);
@@ -47,7 +48,7 @@ describe('transport fallback (auto)', () => {
         },
       }));
       const logs: string[] = [];
-      const cam = openCamera(server.url(), { transport: 'auto', logger: (l, m) => { if (l === 'info') logs.push(m); } });
+      const cam = openCamera(server.url(), { transport: 'auto', udpPortRange: await reserveUdpRange(10, t), logger: (l, m) => { if (l === 'info') logs.push(m); } });
       try {
         await untilFrame(cam);
         assert.equal(cam.getStats().transport, 'tcp');
@@ -279,9 +280,10 @@ describe('close, resources, reconnect', () => {
         return false;
       },
     }));
-    const cam = closeAfter(t, openCamera(server.url(), { transport: 'udp', udpPortRange: [52000, 52099] }));
+    const range = await reserveUdpRange(100, t);
+    const cam = closeAfter(t, openCamera(server.url(), { transport: 'udp', udpPortRange: range }));
     await untilState(cam, (c) => c.state === 'playing');
-    assert.ok(port >= 52000 && port <= 52098 && port % 2 === 0);
+    assert.ok(port >= range[0] && port <= range[1] - 1 && port % 2 === 0);
     await cam.close();
     await sleep(50);
     const after = process.getActiveResourcesInfo().filter((x) => x !== 'TTYWrap');

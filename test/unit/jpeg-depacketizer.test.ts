@@ -308,6 +308,25 @@ describe('JpegDepacketizer: dimensions', () => {
     assert.equal(d.stats.dimensionsMissing, 1);
   });
 
+  // RFC 2435 §3.1.5/§3.1.6: one field can be 0 alone, e.g. a 2048-px-wide camera (2048/8 = 256
+  // does not fit the byte) whose height fits. Such a packet has no usable size either.
+  for (const [what, w, h] of [['width', 0, 30], ['height', 40, 0]] as const) {
+    test(`${what} alone 0 without any out-of-band size: dropped and counted, not a ${w * 8}x${h * 8} JPEG`, () => {
+      const d = new JpegDepacketizer();
+      assert.deepEqual(pushAll(d, framePackets(q50.scan, { q: 50, w, h })), []);
+      assert.equal(d.stats.dimensionsMissing, 1);
+    });
+  }
+
+  test('width alone 0 (2048 x 1536) with setDimensions: the SDP size, both fields of it', () => {
+    const d = new JpegDepacketizer();
+    d.setDimensions(2048, 1536);
+    const f = d.push(rtpJpeg({ q: 50, w: 0, h: 1536 / 8, marker: true, scan: Buffer.from([1]) }))!;
+    assert.deepEqual([f.width, f.height], [2048, 1536]);
+    const sof = seg(f.jpeg, 0xc0)[0]!;
+    assert.deepEqual([sof.readUInt16BE(3), sof.readUInt16BE(1)], [2048, 1536], 'SOF0 width, height');
+  });
+
   test('width/height 0 with setDimensions (SDP a=x-dimensions)', () => {
     const d = new JpegDepacketizer();
     d.setDimensions(320, 240);

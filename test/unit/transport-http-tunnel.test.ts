@@ -12,6 +12,7 @@ import type { HttpTunnel } from '../../src/transport/tunnel/socket';
 import { CameraError } from '../../src/errors';
 import { serializeRequest, interleavedFrame } from '../../src/rtsp/serialize';
 import { startFakeTunnelServer, type FakeTunnelOptions, type FakeTunnelServer } from '../support/fake-tunnel-server';
+import { takePorts } from '../support/ports';
 
 const USER = 'admin';
 const PASSWORD = 'se:cr et"p@ss';
@@ -162,10 +163,12 @@ describe('HttpTunnel against a scripted tunnel server', () => {
   }
 
   test('503 on the GET: server busy with the status code and the Retry-After delay (seconds or HTTP-date; none without the header)', async () => {
-    const inTwo = new Date(Date.now() + 2000).toUTCString();
-    const cases: [string, number | undefined][] = [['Retry-After: 2\r\n', 2000], [`Retry-After: ${inTwo}\r\n`, 2000], ['', undefined], ['Retry-After: soon\r\n', undefined]];
-    for (const [header, want] of cases) {
-      await withServer({ getReply: () => ({ bytes: `HTTP/1.1 503 Service Unavailable\r\n${header}\r\n` }) }, async (server) => {
+    // the HTTP-date is made when the server replies: on a busy machine the cases before it take time
+    const inTwo = (): string => `Retry-After: ${new Date(Date.now() + 2000).toUTCString()}\r\n`;
+    const cases: [string | (() => string), number | undefined][] = [['Retry-After: 2\r\n', 2000], [inTwo, 2000], ['', undefined], ['Retry-After: soon\r\n', undefined]];
+    for (const [make, want] of cases) {
+      const header = typeof make === 'string' ? make : 'Retry-After: (an HTTP-date 2 s ahead)';
+      await withServer({ getReply: () => ({ bytes: `HTTP/1.1 503 Service Unavailable\r\n${typeof make === 'string' ? make : make()}\r\n` }) }, async (server) => {
         const err = await rejection(open(server, { username: USER, password: PASSWORD }));
         assert.equal(err.reason, 'server busy');
         assert.equal(err.statusCode, 503);
@@ -193,10 +196,8 @@ describe('HttpTunnel against a scripted tunnel server', () => {
   });
 
   test('nothing listening: connection refused', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
-    });
+    // a port no other test process binds
+    const port = await takePorts(1);
     const err = await rejection(openHttpTunnel({ host: '127.0.0.1', port, path: '/', timeoutMs: 2000 }));
     assert.equal(err.reason, 'connection refused');
   });

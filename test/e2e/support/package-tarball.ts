@@ -2,10 +2,11 @@
  * The package as a user gets it: `npm pack` in the project root (which runs `prepare`, i.e.
  * the build) gives the tarball every e2e test installs. The tarball is cached under
  * test/e2e/artifacts/package/ by a hash of everything that goes into it, so the test files of
- * one `npm run test:e2e` (each its own process) pack once.
+ * one `npm run test:e2e` (each its own process, several at a time) pack once: the first takes
+ * a lock file, the others wait for its tarball (two builds at once would write the same dist/).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { run } from './processes';
 
@@ -39,13 +40,46 @@ export async function packedTarball(): Promise<string> {
   const dir = join(ARTIFACTS, 'package');
   const hash = inputHash();
   const cached = join(dir, `${hash}.tgz`);
-  if (existsSync(cached)) return cached;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const r = await run('npm pack', 'npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, timeoutMs: 180_000 });
-  if (r.code !== 0) throw new Error(`npm pack failed (exit ${r.code}):\n${r.output.slice(-4000)}`);
-  const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-  if (!tgz) throw new Error(`npm pack wrote no tarball:\n${r.output.slice(-2000)}`);
-  renameSync(join(dir, tgz), cached);
-  return cached;
+  const lock = join(ARTIFACTS, 'package.lock');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    if (existsSync(cached)) return cached;
+    if (takeLock(lock)) break;
+    if (Date.now() > deadline) throw new Error(`another test process has been packing for 240 s (${lock})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  try {
+    if (existsSync(cached)) return cached;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const r = await run('npm pack', 'npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, timeoutMs: 180_000 });
+    if (r.code !== 0) throw new Error(`npm pack failed (exit ${r.code}):\n${r.output.slice(-4000)}`);
+    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+    if (!tgz) throw new Error(`npm pack wrote no tarball:\n${r.output.slice(-2000)}`);
+    renameSync(join(dir, tgz), cached);
+    return cached;
+  } finally {
+    try { unlinkSync(lock); } catch { /* gone */ }
+  }
+}
+
+/** Creates the lock file naming this process; false while a live process holds it. */
+function takeLock(lock: string): boolean {
+  try {
+    const fd = openSync(lock, 'wx');
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  let owner = NaN;
+  try { owner = Number(readFileSync(lock, 'utf8').trim()); } catch { return false; /* just released */ }
+  let alive = false;
+  if (Number.isInteger(owner) && owner > 0) {
+    try { process.kill(owner, 0); alive = true; } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  }
+  if (!alive) { try { unlinkSync(lock); } catch { /* taken over by another */ } }
+  return false;
 }
