@@ -95,8 +95,11 @@ test('npm start runs Node-RED with the demo flow, frames flow, Ctrl-C leaves not
     assert.equal(await portOpen(editorPort), false, 'editor port closed');
     assert.equal(await portOpen(camPort), false, 'demo camera port closed');
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    // after a failure: everything it started goes, then its folder (Node-RED may still be
+    // writing into it), without an error here hiding the test's own
     for (const pid of descendants(child.pid ?? 0)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-    rmSync(userDir, { recursive: true, force: true });
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await run.exited(10_000).catch(() => null);
+    try { rmSync(userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); } catch { /* a temp folder */ }
   }
 });
