@@ -278,12 +278,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     if (one) { io.out(one); return 0; }
   }
   if (cmd === 'demo-camera') {
-    const { runDemoCameraCli } = await import('./sim/cli-entry');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runDemoCameraCli } = require('./sim/cli-entry') as typeof import('./sim/cli-entry');
     await runDemoCameraCli(argv.slice(1));
     return 0;
   }
   if (cmd === 'discover' || cmd === 'onvif') {
-    const onvif = await import('./onvif-cli');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const onvif = require('./onvif-cli') as typeof import('./onvif-cli');
     return cmd === 'discover' ? onvif.runDiscover(argv.slice(1), io) : onvif.runOnvif(argv.slice(1), env, io);
   }
   if (cmd !== 'probe' && cmd !== 'grab') { io.err(`unknown command ${cmd}\n${USAGE}`); return 2; }

@@ -21,6 +21,8 @@ export async function startDemoCamera(opts: DemoCameraOptions = {}): Promise<Dem
   const cam = new DemoCameraServer(opts);
   await cam.start(opts.port ?? 0);
   if (!opts.onvif) return cam;
-  const { withOnvif } = await import('./onvif-demo');
+  // loaded only when asked for: the ONVIF side pulls in the XML parser
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { withOnvif } = require('./onvif-demo') as typeof import('./onvif-demo');
   return withOnvif(cam, opts);
 }

@@ -7,6 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { queryDevice } from '../../src/onvif/device';
+import { SoapClient } from '../../src/onvif/soap-client';
 import { CameraError } from '../../src/errors';
 import { startDevice, PASSWORD, USERNAME, type DeviceName } from '../peers/onvif-devices';
 import { closeAfter } from '../support/cleanup';
@@ -67,7 +68,6 @@ describe('queryDevice against the device emulations', () => {
 
   test('the clock offset matters: with it forced to 0 the same device refuses the token', async (t) => {
     const d = closeAfter(t, await startDevice('clockOff'));
-    const { SoapClient } = await import('../../src/onvif/soap-client');
     const client = new SoapClient({ ...creds, clockOffsetMs: 0 });
     t.after(() => client.close());
     const e = await failure(client.call(d.deviceUrl, 'GetDeviceInformation', 'urn:a', '<tds:GetDeviceInformation xmlns:tds="http://www.onvif.org/ver10/device/wsdl"/>'));
