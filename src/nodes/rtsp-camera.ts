@@ -21,8 +21,8 @@ import { playingStatus, statusForState } from './lib/status';
 import { splitUrlCredentials } from './lib/url-credentials';
 import { installDeployGuard } from './lib/deploy-guard';
 import { redactText } from '../rtsp/redact';
-import { OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
-import { ConnectionLog } from './lib/connection-log';
+import { MIN_LINGER_MS, OnDemand, parseConnect, parseLingerS } from './lib/on-demand';
+import { ConnectionLog, idleLine } from './lib/connection-log';
 import { DEFAULT_MAX_FRAME_BYTES } from '../camera/defaults';
 
 interface CameraSettings {
@@ -203,12 +203,14 @@ export = function (RED: NodeAPI): void {
       }
     };
 
+    const lingerS = parseLingerS(def.linger);
     const demand = new OnDemand({
-      lingerMs: parseLingerS(def.linger) * 1000,
+      lingerMs: lingerS * 1000,
       open: () => {
         if (!session && !closing) openSession();
       },
       close: () => {
+        if (!closing) node.log(idleLine(cleanUrl, Math.max(lingerS, MIN_LINGER_MS / 1000), lastState.state === 'playing'));
         void closeSession().then(() => {
           if (closing || demand.active) return;
           pushStatus(statusForState(lastState, null));

@@ -14,6 +14,7 @@ import type { FrameInfo } from '../camera/types';
 import type { CameraErrorReason } from '../errors';
 import { findCamera, ErrorReporter, OperationalError } from './lib/camera-user';
 import { FrameRateGate } from './lib/frame-gate';
+import { senderStatus } from './lib/status';
 import type { CameraUser, SharedFrame } from './lib/camera-contract';
 
 interface MjpegInDef extends NodeDef {
@@ -82,6 +83,8 @@ export = function (RED: NodeAPI): void {
     let closed = false;
     let started = def.startOnDeploy !== false && def.startOnDeploy !== 'false';
     const STOPPED: NodeStatus = { fill: 'grey', shape: 'ring', text: 'stopped' };
+    /** the camera's status, with the rate this node sends while it plays */
+    const own = (s: NodeStatus): NodeStatus => senderStatus(s, camera.stats(), { maxFps: Number.isFinite(maxFps) ? maxFps : 0, onRequest: requestOnly });
 
     const sendPending = (): void => {
       flush = null;
@@ -117,7 +120,7 @@ export = function (RED: NodeAPI): void {
       cameraStatus: (s: NodeStatus) => {
         if (s.fill === 'red' && waiters.size > 0) failWaiters(new OperationalError('no frame', `no fresh frame: the camera is failing (${String(s.text ?? '')})`));
         // a stopped stream node says so, whatever its camera does
-        node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : s);
+        node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : own(s));
       },
       cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
       cameraFrame: (frame: SharedFrame) => {
@@ -154,7 +157,7 @@ export = function (RED: NodeAPI): void {
         pending = null;
       }
       camera.setDemand(user, on);
-      node.status(on ? camera.currentStatus() : STOPPED);
+      node.status(on ? own(camera.currentStatus()) : STOPPED);
     };
 
     node.on('input', (msg, send, done) => {

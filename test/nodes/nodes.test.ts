@@ -215,7 +215,7 @@ describe('failures', () => {
     assert.equal(caught[0]?.reason, 'connection refused');
     const in1 = helper.getNode('in1');
     const retries = (): number => ((in1.status as unknown as { args: [{ text?: string }][] }).args)
-      .filter(([st]) => /^connection refused, retry/.test(st?.text ?? '')).length;
+      .filter(([st]) => /^connection refused: check the port[^,]*, retry/.test(st?.text ?? '')).length;
     await until(() => retries() >= 3, 'several retries');
     assert.equal(caught.length, 1, 'the same failure is reported once, not on every retry');
     assert.match(spokenText(in1), /"fill":"red"/);
