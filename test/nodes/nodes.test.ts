@@ -256,8 +256,8 @@ describe('lifecycle', () => {
 });
 
 describe('rtcp stats', () => {
-  const PAYLOAD_KEYS = ['bitrateKbps', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs',
-    'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport'];
+  const PAYLOAD_KEYS = ['bitrateKbps', 'bytesReceived', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs',
+    'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport', 'width', 'height'].sort();
   test('reports every interval with the contract fields and rates over its own interval', async () => {
     const d = await camera({ fps: 15 });
     await helper.load(NODES, [tab, cam(d.url), { id: 's1', type: 'rtcp stats', z: 'f1', camera: 'cam', interval: 0.5, wires: [['h1']] }, helperNode('h1')]);
