@@ -15,10 +15,10 @@ import { secretList } from './rtsp/credentials';
 import type { CameraOptions, StateChange, TrackInfo, TransportMode } from './camera/types';
 import type { CameraSession } from './camera/session';
 
-export const USAGE = `usage:
-  rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast|http] [--username U] [--timeout S]
-  rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S]
-  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--http-port 8081]
+export const USAGE = `usage: rtsp-mjpeg <command> [options]     (rtsp-mjpeg <command> --help: one command in detail)
+  rtsp-mjpeg probe <url> [--transport tcp|auto|udp|multicast|http] [--username U] [--timeout S] [--snapshot-fps R]
+  rtsp-mjpeg grab <url> --frames N --out DIR [--transport ...] [--username U] [--timeout S] [--snapshot-fps R]
+  rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--scene] [--http-port 8081]
   rtsp-mjpeg discover [--timeout S] [--host H[:PORT]]... [--no-multicast] [--json]
   rtsp-mjpeg onvif <device-service URL | host[:port]> [--username U] [--timeout S] [--json]
 <url>: rtsp:// or rtsps://, or http(s):// for an MJPEG stream or a snapshot URL
@@ -28,6 +28,60 @@ Password: environment variable RTSP_PASSWORD (or percent-encoded in the URL).
 probe and grab keep retrying (a busy or failing server, a lost or refused connection) until
 --timeout (default 15 s), and exit 1 at once only on a permanent error: auth failed, not found,
 unsupported codec, not a JPEG source, unsupported transport, redirect refused, invalid url.`;
+
+/** What `rtsp-mjpeg <command> --help` prints below the command's line of USAGE. */
+const DETAILS: Readonly<Record<string, string>> = {
+  probe: `Connects, waits for one frame, prints the tracks, codec, size, frame rate and the transport
+used, and exits 0; exits 1 with the reason when the camera cannot deliver Motion-JPEG.
+  --transport T   tcp (default: works through NAT and firewalls), auto (UDP, else TCP), udp,
+                  multicast, http (RTSP tunnelled over HTTP, port 80 unless the URL names one)
+  --username U    the camera's user name; the password comes from RTSP_PASSWORD
+  --timeout S     keep retrying a busy or failing server or a refused connection for S seconds
+                  (default 15); auth failed, not found and unsupported codec end at once
+  --snapshot-fps R   for a snapshot URL: pictures asked for per second (default 1)
+<url> may also be http(s):// for an MJPEG stream or a snapshot URL (e.g. http://cam:81/stream)`,
+  grab: `Writes N frames to DIR/frame-000001.jpg ... and prints the final statistics as one JSON line.
+  --frames N      how many frames (default 1)
+  --out DIR       where to write them (created if missing)
+  --transport T   as for probe
+  --username U    the camera's user name; the password comes from RTSP_PASSWORD
+  --timeout S     give up after S seconds (default 15); exit 1 with the last reason
+  --snapshot-fps R   for a snapshot URL: pictures asked for per second (default 1)`,
+  'demo-camera': `Runs the built-in demo camera (a moving test pattern with a frame counter and a clock) and
+prints its URL; Ctrl-C stops it.
+  --port P        RTSP port (default 8554; 0 takes any free port)
+  --host H        address to listen on (default 127.0.0.1; 0.0.0.0 for other machines)
+  --path /P       stream path (default /demo)
+  --width W, --height H, --fps F   picture size and frame rate (default 640x480 at 15)
+  --auth none|basic|digest --username U   ask for credentials; the password comes from RTSP_PASSWORD
+  --transport udp|tcp|udp+tcp   the RTP transports it offers (default both)
+  --audio         add a PCMU audio track
+  --onvif-port P  its ONVIF device service (default 8580, another free one if taken)
+  --discovery-port P   its WS-Discovery answers (UDP, default 3702); --no-onvif: neither
+  --scene         play the scripted scene (a figure walks across twice a minute, lights switch)
+  --http-port P   also serve an HTTP MJPEG stream (/stream) and snapshots (/capture) on port P`,
+  discover: `Finds ONVIF cameras: a WS-Discovery probe on every network interface, and one to each --host;
+prints one line per camera (name, hardware, address, device-service URL), exit 0 even if none.
+  --timeout S     how long to listen for answers
+  --host H[:PORT] also ask this address directly (a camera in another subnet); repeatable
+  --no-multicast  ask only the --host addresses
+  --json          an array of { xaddrs, scopes, name, hardware, endpoint }`,
+  onvif: `Asks one ONVIF camera for its device information and profiles and prints the RTSP URL of its
+Motion-JPEG profile; exit 1 when it has none or refuses the credentials.
+  --username U    the camera's user name; the password comes from RTSP_PASSWORD
+  --timeout S     give up after S seconds
+  --json          { device, profiles, jpegStreamUri, clockOffsetMs }`,
+};
+
+/** `command`'s line of USAGE and its details, or null for an unknown command. */
+export function commandUsage(command: string): string | null {
+  const lines = USAGE.split('\n').filter((l) => l === `  rtsp-mjpeg ${command}` || l.startsWith(`  rtsp-mjpeg ${command} `));
+  if (lines.length === 0) return null;
+  const details = DETAILS[command];
+  return `usage:\n${lines.join('\n')}${details ? `\n${details}` : ''}`;
+}
+
+const usageOf = (command: string): string => commandUsage(command) ?? USAGE;
 
 export interface CliArgs {
   command: string;
@@ -44,6 +98,7 @@ export interface CliArgs {
 
 /** Parses probe/grab arguments; throws an Error with a usage hint on bad input. */
 export function parseCliArgs(argv: string[]): CliArgs {
+  const usage = usageOf(argv[0] ?? '');
   const args: CliArgs = { command: argv[0] ?? '', url: '', transport: 'tcp', username: undefined, frames: 1, out: undefined, timeoutSec: 15, snapshotFps: undefined, help: false };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
@@ -51,11 +106,11 @@ export function parseCliArgs(argv: string[]): CliArgs {
     const name = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : null;
     const value = (): string => {
       const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
+      if (v === undefined) throw new Error(`--${name} needs a value\n${usage}`);
       return v;
     };
     if (name === null) {
-      if (args.url) throw new Error(`unexpected argument\n${USAGE}`);
+      if (args.url) throw new Error(`unexpected argument\n${usage}`);
       args.url = a;
       continue;
     }
@@ -63,38 +118,38 @@ export function parseCliArgs(argv: string[]): CliArgs {
       case 'help': case 'h': args.help = true; break;
       case 'transport': {
         const v = value();
-        if (v !== 'tcp' && v !== 'auto' && v !== 'udp' && v !== 'multicast' && v !== 'http') throw new Error(`--transport must be tcp, auto, udp, multicast or http\n${USAGE}`);
+        if (v !== 'tcp' && v !== 'auto' && v !== 'udp' && v !== 'multicast' && v !== 'http') throw new Error(`--transport must be tcp, auto, udp, multicast or http\n${usage}`);
         args.transport = v;
         break;
       }
       case 'username': args.username = value(); break;
       case 'frames': {
         const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 1e6) throw new Error(`--frames needs a whole number ≥ 1\n${USAGE}`);
+        if (!Number.isInteger(n) || n < 1 || n > 1e6) throw new Error(`--frames needs a whole number ≥ 1\n${usage}`);
         args.frames = n;
         break;
       }
       case 'out': args.out = value(); break;
       case 'timeout': {
         const n = Number(value());
-        if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new Error(`--timeout needs seconds > 0\n${USAGE}`);
+        if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new Error(`--timeout needs seconds > 0\n${usage}`);
         args.timeoutSec = n;
         break;
       }
       case 'snapshot-fps': {
         const n = Number(value());
-        if (!Number.isFinite(n) || n <= 0 || n > 30) throw new Error(`--snapshot-fps needs a rate > 0 and ≤ 30\n${USAGE}`);
+        if (!Number.isFinite(n) || n <= 0 || n > 30) throw new Error(`--snapshot-fps needs a rate > 0 and ≤ 30\n${usage}`);
         args.snapshotFps = n;
         break;
       }
       case 'password': throw new Error('pass the password in the RTSP_PASSWORD environment variable, not as an argument');
-      default: throw new Error(`unknown option --${name}\n${USAGE}`);
+      default: throw new Error(`unknown option --${name}\n${usage}`);
     }
   }
   if (!args.help) {
-    if (!args.url) throw new Error(`missing <url>\n${USAGE}`);
+    if (!args.url) throw new Error(`missing <url>\n${usage}`);
     if (!parseRtspUrl(args.url) && !parseHttpUrl(args.url)) throw new Error('invalid url: expected rtsp://host[:port]/path, rtsps://..., or http(s)://host[:port]/path');
-    if (args.command === 'grab' && !args.out) throw new Error(`grab needs --out DIR\n${USAGE}`);
+    if (args.command === 'grab' && !args.out) throw new Error(`grab needs --out DIR\n${usage}`);
   }
   return args;
 }
@@ -233,7 +288,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   err: (l) => process.stderr.write(l + '\n'),
 }): Promise<number> {
   const cmd = argv[0];
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { io.out(USAGE); return cmd ? 0 : 2; }
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    // `rtsp-mjpeg help probe` is `rtsp-mjpeg probe --help`
+    const one = cmd === 'help' && argv[1] ? commandUsage(argv[1]) : null;
+    io.out(one ?? USAGE);
+    return cmd ? 0 : 2;
+  }
+  // `<command> --help` anywhere on the line prints that command's usage, before any other check
+  if (argv.slice(1).some((a) => a === '--help' || a === '-h')) {
+    const one = commandUsage(cmd);
+    if (one) { io.out(one); return 0; }
+  }
   if (cmd === 'demo-camera') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runDemoCameraCli } = require('./sim/cli-entry') as typeof import('./sim/cli-entry');
@@ -253,7 +318,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     io.err(redactText((e as Error).message, secretList(env['RTSP_PASSWORD'])));
     return 2;
   }
-  if (args.help) { io.out(USAGE); return 0; }
+  if (args.help) { io.out(usageOf(cmd)); return 0; }
   const url = parseRtspUrl(args.url) ?? parseHttpUrl(args.url);
   const secrets = secretList(env['RTSP_PASSWORD'], url?.password);
   return cmd === 'probe' ? probe(args, env, io, secrets) : grab(args, env, io, secrets);

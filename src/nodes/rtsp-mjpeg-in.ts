@@ -15,6 +15,7 @@ import type { CameraErrorReason } from '../errors';
 import { findCamera, ErrorReporter, OperationalError } from './lib/camera-user';
 import { FrameRateGate } from './lib/frame-gate';
 import { flagField, maxFpsField, snapshotMaxAgeMs } from './lib/fields';
+import { senderStatus } from './lib/status';
 import type { CameraUser, SharedFrame } from './lib/camera-contract';
 
 interface MjpegInDef extends NodeDef {
@@ -66,7 +67,8 @@ export = function (RED: NodeAPI): void {
     node.framesSkipped = 0;
     const camera = findCamera(RED, node, def.camera);
     if (!camera) return;
-    const gate = new FrameRateGate(maxFpsField(def.maxFps));
+    const maxFps = maxFpsField(def.maxFps);
+    const gate = new FrameRateGate(maxFps);
     const requestOnly = def.mode === 'request';
     const maxAge = snapshotMaxAgeMs(def.maxAge);
     const errors = new ErrorReporter(node, () => camera.topic);
@@ -76,6 +78,8 @@ export = function (RED: NodeAPI): void {
     let closed = false;
     let started = flagField(def.startOnDeploy, true);
     const STOPPED: NodeStatus = { fill: 'grey', shape: 'ring', text: 'stopped' };
+    /** the camera's status, with the rate this node sends while it plays */
+    const own = (s: NodeStatus): NodeStatus => senderStatus(s, camera.stats(), { maxFps, onRequest: requestOnly });
 
     const sendPending = (): void => {
       flush = null;
@@ -111,7 +115,7 @@ export = function (RED: NodeAPI): void {
       cameraStatus: (s: NodeStatus) => {
         if (s.fill === 'red' && waiters.size > 0) failWaiters(new OperationalError('no frame', `no fresh frame: the camera is failing (${String(s.text ?? '')})`));
         // a stopped stream node says so, whatever its camera does
-        node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : s);
+        node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : own(s));
       },
       cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
       cameraFrame: (frame: SharedFrame) => {
@@ -148,7 +152,7 @@ export = function (RED: NodeAPI): void {
         pending = null;
       }
       camera.setDemand(user, on);
-      node.status(on ? camera.currentStatus() : STOPPED);
+      node.status(on ? own(camera.currentStatus()) : STOPPED);
     };
 
     node.on('input', (msg, send, done) => {

@@ -5,7 +5,7 @@
 import { startDemoCamera, type DemoCameraOptions } from './demo-camera';
 import { cliOnvifDefaults, describeOnvif } from './onvif-demo';
 
-const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--scene] [--http-port 8081]   (password: env RTSP_PASSWORD)';
+export const USAGE = 'usage: rtsp-mjpeg demo-camera [--port 8554] [--host 127.0.0.1] [--path /demo] [--width 640] [--height 480] [--fps 15] [--auth none|basic|digest --username U] [--transport udp|tcp|udp+tcp] [--audio] [--onvif-port 8580] [--discovery-port 3702] [--no-onvif] [--scene] [--http-port 8081]   (password: env RTSP_PASSWORD)';
 
 /** Parse the demo-camera arguments; throws an Error with a usage hint on bad input. */
 export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoCameraOptions {
@@ -65,10 +65,34 @@ export function parseDemoCameraArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   return o;
 }
 
+/** A listen error that names the option to change, e.g. when another demo camera holds 8554. */
+export function describeListenError(err: unknown, opts: DemoCameraOptions): Error {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e && (e.code === 'EADDRINUSE' || e.code === 'EACCES')) {
+    const port = e.port ?? opts.port;
+    const where = `port ${port} on ${e.address ?? opts.host}`;
+    const what = e.code === 'EADDRINUSE' ? `${where} is in use` : `${where} needs privileges`;
+    const onvifPort = typeof opts.onvif === 'object' ? opts.onvif.port : undefined;
+    const option = port === opts.port ? '--port' : port === onvifPort ? '--onvif-port' : null;
+    const change = option ? `: choose another with ${option} (${option} 0 takes any free port)` : '';
+    return new Error(`${what}${change}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export async function runDemoCameraCli(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const opts = parseDemoCameraArgs(argv);
   if (opts.onvif === undefined) opts.onvif = cliOnvifDefaults(opts.port ?? 8554);
-  const cam = await startDemoCamera(opts);
+  let cam: Awaited<ReturnType<typeof startDemoCamera>>;
+  try {
+    cam = await startDemoCamera(opts);
+  } catch (err) {
+    throw describeListenError(err, opts);
+  }
   // Handlers go in before the URL is printed: a supervisor that waits for the URL and then
   // sends SIGTERM must reach them (printing first lost that race on a loaded machine).
   const stopped = new Promise<void>((resolve) => {

@@ -6,7 +6,10 @@
  *   shows the demo camera in the page's <img>, and two screenshots 1 s apart differ (the
  *   demo camera's frame counter moves);
  * - the "Snapshot on an MQTT trigger" example against a real mosquitto: a request message
- *   gets one JPEG published back and written to the file.
+ *   gets one JPEG published back and written to the file;
+ * - both examples with their camera switched to "connect: on demand" as their comments say:
+ *   no RTSP session while nobody watches, one while the page is open or a request is being
+ *   answered, none again a linger after the last viewer or request.
  * Screenshots go to test/e2e/artifacts/screenshots/.
  */
 import { after, before, describe, test } from 'node:test';
@@ -62,7 +65,12 @@ describe('live view: httpNodeAuth, the Dashboard 2 example in Chromium, the MQTT
     const dashboard = loadExample('05 Live view on Dashboard 2.json');
     const mqtt = loadExample('06 Snapshot on an MQTT trigger.json');
     for (const n of [...dashboard, ...mqtt]) {
-      if (n.type === 'rtsp-camera') n.url = cam.url;
+      if (n.type === 'rtsp-camera') {
+        n.url = cam.url;
+        // what the examples' comments tell a user to do to see on demand
+        assert.equal(n.connect, 'always', 'the examples ship the shared camera with connect: always');
+        n.connect = 'on demand';
+      }
       if (n.type === 'mqtt-broker') n.port = String(broker.port);
       if (n.type === 'file') n.filename = join(dir, 'mqtt-snapshot.jpg');
     }
@@ -77,6 +85,12 @@ describe('live view: httpNodeAuth, the Dashboard 2 example in Chromium, the MQTT
     await broker?.stop();
     await cam?.close();
     removeDir(dir);
+  });
+
+  test('on demand: no RTSP session while nobody watches', async () => {
+    await sleep(2000);
+    assert.equal(cam!.stats.activeSessions, 0, 'deployed, nobody watching: no session');
+    assert.equal(cam!.stats.connections, 0, 'and no connection was ever made');
   });
 
   test('httpNodeAuth: stream and snapshot answer 401 without credentials, 200 with them', () => withLogs([nr], async () => {
@@ -123,6 +137,10 @@ describe('live view: httpNodeAuth, the Dashboard 2 example in Chromium, the MQTT
     assert.ok(!a.equals(b), 'two screenshots 1 s apart differ: the picture moves');
     const natural = await img.evaluate((e) => ({ w: (e as HTMLImageElement).naturalWidth, h: (e as HTMLImageElement).naturalHeight }));
     assert.deepEqual(natural, { w: 640, h: 480 });
+    assert.equal(cam!.stats.activeSessions, 1, 'the page holds one session');
+    // the last viewer leaves: the camera disconnects once the linger (10 s) has passed
+    await context.close();
+    await until(() => cam!.stats.activeSessions === 0, 'the on-demand camera to disconnect after the linger', 30_000);
   }));
 
   test('MQTT snapshot example: a request gets one JPEG published back and written to the file', () => withLogs([nr], async () => {
@@ -141,5 +159,7 @@ describe('live view: httpNodeAuth, the Dashboard 2 example in Chromium, the MQTT
     await until(() => existsSync(file), 'the snapshot file', 5000);
     const d = decodeJpeg(readFileSync(file));
     assert.ok(d.ok && d.width === 640, d.error ?? '');
+    // a request connected the on-demand camera; after the linger nothing holds it
+    await until(() => cam!.stats.activeSessions === 0, 'the on-demand camera to disconnect after the request', 30_000);
   }));
 });

@@ -68,8 +68,8 @@ describe('rtsp-camera with an http(s) URL', () => {
     }
     const stats = await collect('h2', 3);
     const p = stats[2]!.payload as Record<string, unknown>;
-    assert.deepEqual(Object.keys(p).sort(), ['bitrateKbps', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs',
-      'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport']);
+    assert.deepEqual(Object.keys(p).sort(), ['bitrateKbps', 'bytesReceived', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs',
+      'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport', 'width', 'height'].sort());
     assert.deepEqual([p.ssrc, p.packetsReceived, p.packetsExpected, p.packetsLost, p.fractionLost, p.jitterMs, p.senderReport], [null, null, null, null, null, null, null]);
     assert.deepEqual([p.transport, p.state], ['http-mjpeg', 'playing']);
     assert.ok((p.fps as number) > 0 && (p.bitrateKbps as number) > 0 && (p.framesEmitted as number) >= 5);

@@ -166,7 +166,7 @@ describe('statsPayload', () => {
   };
   test('fps and bitrate over the caller interval, exactly the contract keys (+ downstream drops)', () => {
     const { payload, sample } = statsPayload(base, { t: 0, frames: 0, bytes: 0 }, 5000);
-    assert.deepEqual(Object.keys(payload).sort(), ['bitrateKbps', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs', 'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport']);
+    assert.deepEqual(Object.keys(payload).sort(), ['bitrateKbps', 'bytesReceived', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs', 'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport', 'width', 'height'].sort());
     assert.equal(payload.fps, 10);
     assert.equal(payload.bitrateKbps, 200);
     assert.equal(payload.jitterMs, 1.235);

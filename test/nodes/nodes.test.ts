@@ -215,7 +215,7 @@ describe('failures', () => {
     assert.equal(caught[0]?.reason, 'connection refused');
     const in1 = helper.getNode('in1');
     const retries = (): number => ((in1.status as unknown as { args: [{ text?: string }][] }).args)
-      .filter(([st]) => /^connection refused, retry/.test(st?.text ?? '')).length;
+      .filter(([st]) => /^connection refused: check the port[^,]*, retry/.test(st?.text ?? '')).length;
     await until(() => retries() >= 3, 'several retries');
     assert.equal(caught.length, 1, 'the same failure is reported once, not on every retry');
     assert.match(spokenText(in1), /"fill":"red"/);
@@ -256,8 +256,8 @@ describe('lifecycle', () => {
 });
 
 describe('rtcp stats', () => {
-  const PAYLOAD_KEYS = ['bitrateKbps', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs',
-    'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport'];
+  const PAYLOAD_KEYS = ['bitrateKbps', 'bytesReceived', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs',
+    'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport', 'width', 'height'].sort();
   test('reports every interval with the contract fields and rates over its own interval', async () => {
     const d = await camera({ fps: 15 });
     await helper.load(NODES, [tab, cam(d.url), { id: 's1', type: 'rtcp stats', z: 'f1', camera: 'cam', interval: 0.5, wires: [['h1']] }, helperNode('h1')]);

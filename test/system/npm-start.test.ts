@@ -6,17 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJpeg } from '../support/djpeg';
 import { readAviFrames } from '../../src/record/avi-reader';
 import { freeTcpPort as freePort } from '../support/peers';
-
-const root = join(__dirname, '..', '..');
-
+import { alive, descendants, get, nonLoopbackAddress, ROOT as root, runStart } from './support/npm-start';
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -26,60 +23,38 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Every descendant pid of `pid`, from /proc. */
-function descendants(pid: number): number[] {
-  const byParent = new Map<number, number[]>();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = byParent.get(ppid) ?? [];
-      list.push(Number(e));
-      byParent.set(ppid, list);
-    } catch { /* exited */ }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => { for (const c of byParent.get(p) ?? []) { out.push(c); walk(c); } };
-  walk(pid);
-  return out;
-}
-
-const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-
 test('npm start runs Node-RED with the demo flow, frames flow, Ctrl-C leaves nothing running', { timeout: 150_000 }, async () => {
   assert.ok(existsSync(join(root, 'dist', 'cli.js')), 'the package must be built (npm install runs prepare)');
   const userDir = mkdtempSync(join(tmpdir(), 'rtsp-mjpeg-start-'));
   const editorPort = await freePort();
   const camPort = await freePort();
-  const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs')], {
-    env: { ...process.env, PORT: String(editorPort), DEMO_CAMERA_PORT: String(camPort), NODE_RED_USER_DIR: userDir, SKIP_BUILD: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const run = runStart({ PORT: String(editorPort), DEMO_CAMERA_PORT: String(camPort), NODE_RED_USER_DIR: userDir });
+  const child = run.child;
+  const out = (): string => run.output();
   try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no editor URL within 90 s:\n${out}`)), 90_000);
-      const iv = setInterval(() => {
-        if (out.includes(`Node-RED editor: http://127.0.0.1:${editorPort}/`)) { clearTimeout(t); clearInterval(iv); resolve(); }
-      }, 200);
-      child.once('exit', (c) => { clearTimeout(t); clearInterval(iv); reject(new Error(`start exited early (${c}):\n${out}`)); });
-    });
+    await run.waitFor(`Node-RED editor: http://127.0.0.1:${editorPort}/`, 90_000);
 
     // The flow is deployed: the admin API lists the three node types of the demo.
     const flows = await (await fetch(`http://127.0.0.1:${editorPort}/flows`)).json() as { type: string }[];
     const types = new Set(flows.map((n) => n.type));
     for (const t of ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out', 'mjpeg motion', 'mjpeg record']) assert.ok(types.has(t), `flow has a ${t} node`);
-    assert.ok(out.includes(`live view in a browser: http://127.0.0.1:${editorPort}/camera/demo`), 'the live view URL is printed');
+    assert.ok(out().includes(`live view in a browser: http://127.0.0.1:${editorPort}/camera/demo`), 'the live view URL is printed');
     assert.ok(!JSON.stringify(flows).includes('"password"'), 'no password in the exported flow');
+
+    // Dashboard 2 is there for the examples without Manage palette (which npm start disables)
+    const modules = await (await fetch(`http://127.0.0.1:${editorPort}/nodes`, { headers: { accept: 'application/json' } })).json() as { module: string }[];
+    assert.ok(modules.some((m) => m.module === '@flowfuse/node-red-dashboard'), 'Dashboard 2 is loaded');
+
+    // By default the editor is on loopback only: another address of this machine gets nothing.
+    const lan = nonLoopbackAddress();
+    if (lan) assert.equal((await get(`http://${lan}:${editorPort}/`)).status, 0, `editor not reachable at ${lan}`);
+    assert.ok(!out().includes('WARNING'), 'no exposure warning on loopback');
 
     // Frames reach the runtime: latest.jpg is written, rewritten, and decodes.
     const file = join(userDir, 'latest.jpg');
     const deadline = Date.now() + 30_000;
     while (!existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    assert.ok(existsSync(file), `latest.jpg written by the demo flow\n${out}`);
+    assert.ok(existsSync(file), `latest.jpg written by the demo flow\n${out()}`);
     const m1 = statSync(file).mtimeMs;
     await new Promise((r) => setTimeout(r, 1500));
     assert.ok(statSync(file).mtimeMs > m1, 'latest.jpg keeps being rewritten');
@@ -108,21 +83,23 @@ test('npm start runs Node-RED with the demo flow, frames flow, Ctrl-C leaves not
     const clipDeadline = Date.now() + 60_000;
     while (!closedClip() && Date.now() < clipDeadline) await new Promise((r) => setTimeout(r, 500));
     const clip = closedClip();
-    assert.ok(clip, `a motion clip in ${clips}\n${out.slice(-2000)}`);
+    assert.ok(clip, `a motion clip in ${clips}\n${out().slice(-2000)}`);
     assert.ok(readAviFrames(readFileSync(clip)).frames.length > 20, 'the clip holds the walk');
 
     const tree = descendants(child.pid!);
     assert.ok(tree.length >= 2, 'demo camera and Node-RED run as children');
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    assert.equal(code, 0, out.slice(-2000));
+    const code = await run.stop();
+    assert.equal(code, 0, out().slice(-2000));
     await new Promise((r) => setTimeout(r, 500));
     for (const pid of tree) assert.ok(!alive(pid), `process ${pid} left running after Ctrl-C`);
     assert.equal(await portOpen(editorPort), false, 'editor port closed');
     assert.equal(await portOpen(camPort), false, 'demo camera port closed');
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    // after a failure: everything it started goes, then its folder (Node-RED may still be
+    // writing into it), without an error here hiding the test's own
     for (const pid of descendants(child.pid ?? 0)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-    rmSync(userDir, { recursive: true, force: true });
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await run.exited(10_000).catch(() => null);
+    try { rmSync(userDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); } catch { /* a temp folder */ }
   }
 });

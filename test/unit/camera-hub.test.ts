@@ -236,7 +236,7 @@ describe('CameraHub: always connected', () => {
 describe('CameraHub: on demand', () => {
   test('registering opens nothing; the first want opens, the last want ends it after the linger (never shorter than the floor), and the users hear it went idle', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const { hub, sessions } = hubWith({ onDemand: true, lingerMs: 0 });
+    const { hub, sessions, lines } = hubWith({ onDemand: true, lingerMs: 0 });
     const [a, b] = [new FakeUser('a'), new FakeUser('b')];
     hub.register(a);
     hub.register(b);
@@ -255,6 +255,7 @@ describe('CameraHub: on demand', () => {
     await settle();
     assert.deepEqual([a.idle, b.idle], [1, 1]);
     assert.deepEqual(a.status, { fill: 'grey', shape: 'ring', text: 'idle' });
+    assert.deepEqual(lines, [`disconnected from rtsp://127.0.0.1:8554/cam: nothing needed frames for ${MIN_LINGER_MS / 1000} s (connect: on demand)`]);
     await hub.close();
   });
 

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const FIELDS = ['name', 'url', 'transport', 'connect', 'linger', 'setupAudio', 'reconnectMin', 'reconnectMax', 'stallTimeout', 'udpPortRange', 'maxFrameMB', 'width', 'height'];
+const FIELDS = ['name', 'url', 'transport', 'connect', 'linger', 'setupAudio', 'reconnectMin', 'reconnectMax', 'stallTimeout', 'udpPortRange', 'maxFrameMB', 'width', 'height', 'onvif'];
 
 test('every example and the demo flow share one rtsp-camera config node', () => {
   const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.json')).map((f) => join('examples', f));
@@ -36,6 +36,50 @@ test('every example and the demo flow share one rtsp-camera config node', () => 
     cameras.push(Object.fromEntries(['id', 'type', ...FIELDS].map((k) => [k, cam[k]])));
   }
   for (let i = 1; i < cameras.length; i++) assert.deepEqual(cameras[i], cameras[0], `${files[i]} vs ${files[0]}`);
+});
+
+type Node = Record<string, unknown>;
+const examples = (): { file: string; flow: Node[] }[] => readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.json'))
+  .map((f) => ({ file: f, flow: JSON.parse(readFileSync(join(ROOT, 'examples', f), 'utf8')) as Node[] }));
+const comment = (flow: Node[]): string => flow.filter((n) => n.type === 'comment').map((n) => `${String(n.name)}\n${String(n.info)}`).join('\n');
+
+test('the MQTT examples share one broker config node (one id, same fields), as they share the camera', () => {
+  const brokers = examples().flatMap(({ file, flow }) => flow.filter((n) => n.type === 'mqtt-broker').map((b) => ({ file, b })));
+  assert.ok(brokers.length >= 2, 'two examples use MQTT');
+  for (const { file, b } of brokers) {
+    assert.deepEqual(b, brokers[0]!.b, `${file}: the broker equals ${brokers[0]!.file}'s`);
+  }
+  for (const { file, flow } of examples()) {
+    for (const n of flow) if (typeof n.broker === 'string' && n.type !== 'mqtt-broker') assert.equal(n.broker, brokers[0]!.b.id, `${file}: ${String(n.id)} uses the shared broker`);
+  }
+});
+
+test('every example says which import button keeps one camera', () => {
+  for (const { file, flow } of examples()) {
+    assert.match(comment(flow), /already exist[^]*\*\*Import copy\*\*[^]*one camera and one (?:RTSP session|connection to it)/, `${file}: Import copy explained`);
+  }
+});
+
+test('examples say what their camera does: no "connects on demand" on a camera that connects always', () => {
+  for (const { file, flow } of examples()) {
+    const cam = flow.find((n) => n.type === 'rtsp-camera')!;
+    const text = comment(flow);
+    if (cam.connect !== 'on demand') {
+      assert.doesNotMatch(text, /camera connects on demand/i, `${file}: its camera connects ${String(cam.connect)}`);
+      // an example about on demand tells how to switch to it
+      if (/on demand/i.test(text)) assert.match(text, /set \*\*Connect\*\* to \*on demand\*/, `${file}: how to switch`);
+    }
+  }
+});
+
+test('the Dashboard 2 example says it is there with npm start and how to install it elsewhere', () => {
+  const dash = examples().filter(({ flow }) => flow.some((n) => String(n.type).startsWith('ui-')));
+  assert.ok(dash.length >= 1);
+  for (const { file, flow } of dash) {
+    const text = comment(flow);
+    assert.match(text, /`npm start` has it already/, `${file}: npm start`);
+    assert.match(text, /Manage palette → Install/, `${file}: own Node-RED`);
+  }
 });
 
 test('the motion examples and the demo flow: the clock band masked, motion wired to a record node, clips in the user directory', () => {

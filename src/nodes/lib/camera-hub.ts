@@ -8,7 +8,8 @@
  * runs only while some user wants frames (setDemand) and closes `linger` after the last one
  * stopped wanting them (lib/on-demand). Config nodes have no visible status, so each status
  * line is pushed to every user (lib/status); each frame is handed to every user as one
- * SharedFrame; the connection's changes go to the log (lib/connection-log).
+ * SharedFrame; the connection's changes, and an on-demand camera's going idle, go to the log
+ * (lib/connection-log).
  *
  * The node file (../rtsp-camera.ts) turns the editor's fields into CameraOptions and wires
  * this to the node; tests drive it with a fake session and fake users.
@@ -18,8 +19,8 @@ import type { CameraSession } from '../../camera/session';
 import type { FrameInfo, StateChange, StatsReport } from '../../camera/types';
 import { CameraError, type CameraErrorReason } from '../../errors';
 import type { CameraStats, CameraUser, SharedFrame } from './camera-contract';
-import { ConnectionLog } from './connection-log';
-import { OnDemand } from './on-demand';
+import { ConnectionLog, idleLine } from './connection-log';
+import { MIN_LINGER_MS, OnDemand } from './on-demand';
 import { playingStatus, statusForState } from './status';
 
 /** What the hub uses of a CameraSession (tests pass a fake). */
@@ -107,6 +108,8 @@ export class CameraHub {
         if (!this.session && !this.closing) this.openSession();
       },
       close: () => {
+        // the linger as applied (never below the floor), and whether the camera was delivering
+        if (!this.closing) this.opts.log(idleLine(this.opts.url, Math.max(opts.lingerMs, MIN_LINGER_MS) / 1000, this.lastState.state === 'playing'));
         void this.closeSession().then(() => {
           if (this.closing || this.demand.active) return;
           this.pushStatus(statusForState(this.lastState, null));

@@ -74,3 +74,13 @@ export class ConnectionLog {
     }
   }
 }
+
+/**
+ * The line for an on-demand camera closed because nothing needed frames for `lingerS`
+ * seconds: the counterpart of "connected to", so the log shows when the camera is free again.
+ * `wasPlaying` false: it was still trying to connect when demand ended.
+ */
+export function idleLine(url: string, lingerS: number, wasPlaying: boolean): string {
+  const why = `nothing needed frames for ${lingerS} s (connect: on demand)`;
+  return wasPlaying ? `disconnected from ${url}: ${why}` : `stopped connecting to ${url}: ${why}`;
+}

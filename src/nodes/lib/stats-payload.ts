@@ -10,7 +10,7 @@ import type { CameraStats } from './camera-contract';
 /** The contract's fields, exactly as the session reports them, plus the node-side drops. */
 export type RtcpStatsPayload = Pick<StatsReport,
   'ssrc' | 'packetsReceived' | 'packetsExpected' | 'packetsLost' | 'fractionLost' | 'jitterMs' | 'framesEmitted' |
-  'framesDropped' | 'fps' | 'bitrateKbps' | 'senderReport' | 'transport' | 'state'> & { framesDroppedDownstream: number };
+  'framesDropped' | 'fps' | 'bitrateKbps' | 'senderReport' | 'transport' | 'state' | 'bytesReceived' | 'width' | 'height'> & { framesDroppedDownstream: number };
 
 /** the counters at the previous payload, `t` in ms since the epoch */
 export type Sample = CounterSample;
@@ -46,6 +46,9 @@ export function statsPayload(s: CameraStats, prev: Sample, now: number): { paylo
       senderReport: s.senderReport ? { ...s.senderReport } : null,
       transport: s.transport,
       state: s.state,
+      bytesReceived: s.bytesReceived,
+      width: s.width,
+      height: s.height,
       framesDroppedDownstream: s.framesDroppedDownstream,
     },
   };

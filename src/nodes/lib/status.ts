@@ -17,8 +17,18 @@ export function retryIn(ms: number): string {
   return secs < 90 ? `in ${secs} s` : `in ${Math.round(secs / 60)} min`;
 }
 
+/**
+ * What the status adds to a reason. Beyond the lasting failures (errors.ts), a refused
+ * connection is retried at the usual pace but is as much the user's to fix: the host is there
+ * and nothing listens on that port.
+ */
+const STATUS_ADVICE: Readonly<Record<string, string>> = {
+  ...REASON_ADVICE,
+  'connection refused': "check the port and that the camera's RTSP service is on",
+};
+
 function reasonText(reason: string): string {
-  const advice = REASON_ADVICE[reason as keyof typeof REASON_ADVICE];
+  const advice = STATUS_ADVICE[reason];
   return advice ? `${reason}: ${advice}` : reason;
 }
 
@@ -50,9 +60,23 @@ export function statusForState(change: StateChange, stats: StatsReport | null, f
   }
 }
 
+const sizeText = (stats: StatsReport): string => (stats.width > 0 && stats.height > 0 ? ` ${stats.width}×${stats.height}` : '');
+
 /** "12.5 fps 640×360": always one decimal, so the text does not change width at 10 fps. */
 export function playingStatus(stats: StatsReport | null, framesAtPlay = 0): NodeStatus {
   if (!stats || stats.framesEmitted <= framesAtPlay || stats.fps <= 0) return { fill: 'green', shape: 'ring', text: WAITING_FOR_FRAMES };
-  const size = stats.width > 0 && stats.height > 0 ? ` ${stats.width}×${stats.height}` : '';
-  return { fill: 'green', shape: 'dot', text: `${stats.fps.toFixed(1)} fps${size}` };
+  return { fill: 'green', shape: 'dot', text: `${stats.fps.toFixed(1)} fps${sizeText(stats)}` };
+}
+
+/**
+ * The status of a node that passes frames on, once its camera plays (the green dot of
+ * `playingStatus`): the rate IT sends, not the camera's. A node thinned to `maxFps` sends
+ * that rate when the camera is faster; an on-request node sends nothing by itself. Every
+ * other status (connecting, waiting, failures) is the camera's and passes through.
+ */
+export function senderStatus(camera: NodeStatus, stats: StatsReport | null, o: { maxFps: number; onRequest: boolean }): NodeStatus {
+  if (camera.fill !== 'green' || camera.shape !== 'dot' || !stats) return camera;
+  if (o.onRequest) return { fill: 'green', shape: 'dot', text: `on request${sizeText(stats)}` };
+  if (o.maxFps > 0 && o.maxFps < stats.fps) return { fill: 'green', shape: 'dot', text: `${o.maxFps.toFixed(1)} fps${sizeText(stats)}` };
+  return camera;
 }

@@ -4,14 +4,19 @@
  * 127.0.0.1 on a free port with telemetry off, started as its own process group, and a small
  * admin-API client (no adminAuth: the API is reachable only from this host).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { freePort, run, spawnGroup, type GroupChild } from './processes';
 
 export const PACKAGE = 'node-red-contrib-rtsp-mjpeg';
-export const TYPES = ['rtsp-camera', 'rtsp-mjpeg in', 'rtcp stats', 'mjpeg http out', 'mjpeg motion', 'mjpeg record'] as const;
+/** every node type the package's editor files register (a new node is expected in the palette) */
+export const TYPES: readonly string[] = (() => {
+  const dir = join(__dirname, '..', '..', '..', 'nodes');
+  return readdirSync(dir).filter((f) => f.endsWith('.html'))
+    .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/RED\.nodes\.registerType\(\s*"([^"]+)"/g)].map((m) => m[1]!));
+})();
 
 export interface NodeEnv {
   /** the node binary that runs npm and Node-RED (default: this process's) */

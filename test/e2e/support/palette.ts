@@ -52,6 +52,6 @@ export async function checkPalette(nr: NodeRed): Promise<void> {
   assert.deepEqual(listing.map((e) => e.fn).sort(), expected, 'example names');
   for (const name of expected) {
     const flow = await nr.getJson<{ type: string }[]>(`/library/examples/flows/${PACKAGE}/${encodeURIComponent(name)}`);
-    assert.ok(Array.isArray(flow) && flow.some((n) => (TYPES as readonly string[]).includes(n.type)), `example "${name}" uses the package's nodes`);
+    assert.ok(Array.isArray(flow) && flow.some((n) => TYPES.includes(n.type)), `example "${name}" uses the package's nodes`);
   }
 }
