@@ -86,7 +86,7 @@ function hubWith(opts: Partial<CameraHubOptions> = {}): { hub: CameraHub; sessio
     open: () => {
       const s = new FakeSession();
       sessions.push(s);
-      return s as HubSession;
+      return s satisfies HubSession;
     },
     onDemand: false,
     lingerMs: 0,

@@ -34,10 +34,10 @@ describe('dialogLogin (Test connection, Read profiles)', () => {
   });
   test('the placeholder stands for the stored password, never for itself; the stored user name comes last', () => {
     const stored = { username: 'storeduser', password: 'storedpass' };
-    assert.deepEqual(dialogLogin({ password: PASSWORD_PLACEHOLDER }, { url: 'rtsp://cam/x' }, stored), { username: 'storeduser', password: 'storedpass', secrets: ['storedpass'] });
+    assert.deepEqual(dialogLogin({ password: PASSWORD_PLACEHOLDER }, splitUrlCredentials('rtsp://cam/x'), stored), { username: 'storeduser', password: 'storedpass', secrets: ['storedpass'] });
     assert.deepEqual(dialogLogin({ username: 'typed', password: PASSWORD_PLACEHOLDER }, split, stored).username, 'typed');
     assert.deepEqual(dialogLogin({ password: PASSWORD_PLACEHOLDER }, split, stored).username, 'urluser');
     // no stored credentials (no such node): the URL's password, and the placeholder is no password
-    assert.deepEqual(dialogLogin({ password: PASSWORD_PLACEHOLDER }, { url: 'rtsp://cam/x' }, undefined), { username: undefined, password: undefined, secrets: [] });
+    assert.deepEqual(dialogLogin({ password: PASSWORD_PLACEHOLDER }, splitUrlCredentials('rtsp://cam/x'), undefined), { username: undefined, password: undefined, secrets: [] });
   });
 });

@@ -15,16 +15,25 @@
  * this to the node; tests drive it with a fake session and fake users.
  */
 import type { NodeStatus } from 'node-red';
-import type { CameraSession } from '../../camera/session';
-import type { FrameInfo, StateChange, StatsReport } from '../../camera/types';
+import type { CameraSessionEvents, CameraState, FrameInfo, StateChange, StatsReport, TrackInfo } from '../../camera/types';
 import { CameraError, type CameraErrorReason } from '../../errors';
 import type { CameraStats, CameraUser, SharedFrame } from './camera-contract';
 import { ConnectionLog, idleLine } from './connection-log';
 import { MIN_LINGER_MS, OnDemand } from './on-demand';
 import { playingStatus, statusForState } from './status';
 
+type Listener<K extends keyof CameraSessionEvents> = (...args: CameraSessionEvents[K]) => void;
+
 /** What the hub uses of a CameraSession (tests pass a fake). */
-export type HubSession = Pick<CameraSession, 'state' | 'tracks' | 'latestFrame' | 'getStats' | 'close' | 'on' | 'removeListener'>;
+export interface HubSession {
+  readonly state: CameraState;
+  readonly tracks: TrackInfo[];
+  readonly latestFrame: { jpeg: Buffer; info: FrameInfo } | null;
+  getStats(): StatsReport;
+  close(): Promise<void>;
+  on<K extends keyof CameraSessionEvents>(event: K, listener: Listener<K>): unknown;
+  removeListener<K extends keyof CameraSessionEvents>(event: K, listener: Listener<K>): unknown;
+}
 
 export interface CameraHubOptions {
   /** the camera URL without credentials, for the log */
