@@ -11,6 +11,7 @@ import { CameraError, type CameraErrorReason } from './errors';
 import { parseRtspUrl } from './rtsp/url';
 import { parseHttpUrl } from './mjpeg/http-url';
 import { redactText } from './rtsp/redact';
+import { secretList } from './rtsp/credentials';
 import type { CameraOptions, StateChange, TrackInfo, TransportMode } from './camera/types';
 import type { CameraSession } from './camera/session';
 
@@ -311,18 +312,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
   if (cmd !== 'probe' && cmd !== 'grab') { io.err(`unknown command ${cmd}\n${USAGE}`); return 2; }
   let args: CliArgs;
-  const secrets = [env['RTSP_PASSWORD']];
   try {
     args = parseCliArgs(argv);
   } catch (e) {
-    io.err(redactText((e as Error).message, secrets));
+    io.err(redactText((e as Error).message, secretList(env['RTSP_PASSWORD'])));
     return 2;
   }
   if (args.help) { io.out(usageOf(cmd)); return 0; }
-  const urlPass = parseRtspUrl(args.url)?.password ?? parseHttpUrl(args.url)?.password;
-  if (urlPass) secrets.push(urlPass);
-  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
-  return cmd === 'probe' ? probe(args, env, io, list) : grab(args, env, io, list);
+  const url = parseRtspUrl(args.url) ?? parseHttpUrl(args.url);
+  const secrets = secretList(env['RTSP_PASSWORD'], url?.password);
+  return cmd === 'probe' ? probe(args, env, io, secrets) : grab(args, env, io, secrets);
 }
 
 if (require.main === module) {

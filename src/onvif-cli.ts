@@ -6,6 +6,7 @@
  */
 import { CameraError } from './errors';
 import { redactText } from './rtsp/redact';
+import { pickLogin } from './rtsp/credentials';
 import { discover, parseHostPort, type DiscoveredDevice, type DiscoveryHost } from './onvif/discovery';
 import { queryDevice, type OnvifDeviceReport } from './onvif/device';
 import { parseDeviceUrl } from './onvif/device-url';
@@ -119,13 +120,13 @@ export async function runOnvif(argv: string[], env: NodeJS.ProcessEnv, io: Io): 
     return 2;
   }
   const target = parseDeviceUrl(args.positional[0]!);
-  const secrets = [env['RTSP_PASSWORD'], target?.password];
-  const red = (s: string): string => redactText(s, secrets);
+  // the CLI's --username and RTSP_PASSWORD before the URL's userinfo
+  const login = pickLogin({ username: args.flags.get('username')?.at(-1), password: env['RTSP_PASSWORD'] }, target);
+  const red = (s: string): string => redactText(s, login.secrets);
   if (!target) { io.err(red('invalid url: expected http://host[:port]/onvif/device_service or host[:port]')); return 2; }
   let timeoutSec: number;
   try { timeoutSec = seconds(args.flags.get('timeout')?.at(-1), 10); } catch (e) { io.err((e as Error).message); return 2; }
-  const username = args.flags.get('username')?.at(-1) ?? target.username;
-  const password = env['RTSP_PASSWORD'] || target.password;
+  const { username, password } = login;
   let report: OnvifDeviceReport;
   try {
     report = await queryDevice(target.url, { username, password, timeoutMs: timeoutSec * 1000 });

@@ -14,7 +14,7 @@ const lib = require(join(distDir, 'index.js')) as { openCamera: (u: string, o: o
 const { readDcMap } = require(join(distDir, 'jpeg', 'dc-reader.js')) as typeof import('../../src/jpeg/dc-reader');
 const { MotionDetector } = require(join(distDir, 'motion', 'detector.js')) as typeof import('../../src/motion/detector');
 const { EventTracker } = require(join(distDir, 'motion', 'events.js')) as typeof import('../../src/motion/events');
-const { RateGate } = require(join(distDir, 'motion', 'rate-gate.js')) as typeof import('../../src/motion/rate-gate');
+const { RateGate } = require(join(distDir, 'camera', 'rate-gate.js')) as typeof import('../../src/camera/rate-gate');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const rate = Number(rateArg);

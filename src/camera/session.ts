@@ -30,6 +30,7 @@ import { EventEmitter } from 'node:events';
 import { CameraError, isTransientHandshakeError } from '../errors';
 import { parseRtspUrl } from '../rtsp/url';
 import { redactText } from '../rtsp/redact';
+import { pickLogin } from '../rtsp/credentials';
 import { DEFAULT_MAX_FRAME } from '../jpeg/depacketizer';
 import { monotonicMs } from '../transport/clock';
 import { Backoff } from './backoff';
@@ -132,12 +133,11 @@ export class CameraSession extends EventEmitter<CameraSessionEvents> {
     // the source by URL scheme: http(s):// is an MJPEG stream or a snapshot URL, rtsp(s):// RTSP
     const http = isHttpUrl(url) ? parseHttpUrl(url) : null;
     const parsed = http ?? parseRtspUrl(url);
-    const username = options.username ?? parsed?.username ?? undefined;
-    const password = options.password ?? parsed?.password ?? undefined;
-    this.secrets = [password, parsed?.password].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    const login = pickLogin(options, parsed);
+    this.secrets = login.secrets;
     this.startUrl = parsed?.clean ?? '';
-    this.source = http ? new (loadHttp().HttpSource)(http, options, username, password)
-      : parsed ? new RtspSource(this.startUrl, options, username, password) : null;
+    this.source = http ? new (loadHttp().HttpSource)(http, options, login.username, login.password)
+      : parsed ? new RtspSource(this.startUrl, options, login.username, login.password) : null;
     this.backoff = new Backoff({ minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs });
     this.host = {
       log: (level, msg) => this.log(level, msg),

@@ -101,7 +101,8 @@ export interface CameraOptions {
   /** reconnect backoff bounds, default 1000 → 30000 ms */
   reconnectMinMs?: number | undefined;
   reconnectMaxMs?: number | undefined;
-  /** UDP client port range (even start), default [50000, 51999] */
+  /** UDP client port range, default [50000, 51999]; rtp/port-range's rule (an even first
+   * port ≥ 1024, room for a pair), else UDP fails with 'unsupported transport' */
   udpPortRange?: [number, number] | undefined;
   /** frames above this size are dropped and counted; default 16 MiB */
   maxFrameBytes?: number | undefined;

@@ -30,7 +30,9 @@ import { BoundaryFamily } from './multipart';
 import { NO_CACHE, unavailable, type Picture } from './responses';
 import { Snapshots } from './snapshots';
 import { StatusPicture } from './status-picture';
-import { RateGate, Viewer, type ViewerCounters } from './viewer';
+import { Viewer, type ViewerCounters } from './viewer';
+import { RateGate } from '../camera/rate-gate';
+import { RateWindow } from '../camera/rate-window';
 
 export type { ViewerCounters } from './viewer';
 
@@ -87,8 +89,10 @@ export class MjpegViewers {
   private readonly clock: () => number;
   private readonly maxAge: number;
   private readonly writeTimeout: number;
-  /** arrival times of the frames of the last second, for the status line */
-  private readonly recent: number[] = [];
+  /** frames and bytes in, sampled per frame over the last second, for the status line */
+  private readonly rate = new RateWindow(1000);
+  private framesIn = 0;
+  private bytesIn = 0;
   /** counters of viewers that have left, so totals survive them */
   private gone: ViewerCounters = { framesSent: 0, framesSkippedSlow: 0, framesDroppedBoundary: 0 };
 
@@ -130,10 +134,11 @@ export class MjpegViewers {
     return this.latest !== null;
   }
 
-  /** frames that arrived during the last second */
+  /** frames a second arriving, rounded; 0 when none came during the last second */
   fps(): number {
-    this.trimRecent(this.now());
-    return this.recent.length;
+    const last = this.rate.latest;
+    if (!last || this.now() - last.t >= 1000) return 0;
+    return Math.round(this.rate.rates(last).fps);
   }
 
   /** sums over present and past viewers */
@@ -156,8 +161,7 @@ export class MjpegViewers {
     if (meta.width && meta.height) this.size = { width: meta.width, height: meta.height };
     const p = this.picture(jpeg, t, meta.capturedAt ?? this.clock());
     this.latest = p;
-    this.recent.push(t);
-    this.trimRecent(t);
+    this.rate.add({ t, frames: ++this.framesIn, bytes: (this.bytesIn += jpeg.length) });
     this.snapshots.answerAll(p);
     for (const v of this.viewers) {
       if (!v.gate.admit(t)) continue;
@@ -253,7 +257,7 @@ export class MjpegViewers {
     // the browser (and any client) learns at once that the stream is open, before a frame
     res.flushHeaders();
     const limits = [this.opts.maxFps, fps].filter((f) => Number.isFinite(f) && f > 0);
-    const v = new Viewer(res, new RateGate(limits.length ? 1000 / Math.min(...limits) : 0), boundary);
+    const v = new Viewer(res, new RateGate(limits.length ? Math.min(...limits) : 0), boundary);
     const onDrain = (): void => {
       v.blocked = false;
       const p = this.down?.picture ?? this.latest;
@@ -355,10 +359,6 @@ export class MjpegViewers {
       clearInterval(this.sweepTimer);
       this.sweepTimer = null;
     }
-  }
-
-  private trimRecent(t: number): void {
-    while (this.recent.length > 0 && (this.recent[0] as number) <= t - 1000) this.recent.shift();
   }
 
   private updateDemand(): void {

@@ -1,11 +1,12 @@
 /**
- * One viewer of a multipart/x-mixed-replace stream: its rate limit, its boundary, and the
- * rule that a part is written only while its connection takes data (a viewer that cannot
- * keep up skips frames and is owed the newest one when it drains).
+ * One viewer of a multipart/x-mixed-replace stream: its rate limit (camera/rate-gate), its
+ * boundary, and the rule that a part is written only while its connection takes data (a
+ * viewer that cannot keep up skips frames and is owed the newest one when it drains).
  */
 import type { ServerResponse } from 'node:http';
 import type { Boundary } from './multipart';
 import type { Picture } from './responses';
+import type { RateGate } from '../camera/rate-gate';
 
 export interface ViewerCounters {
   framesSent: number;
@@ -16,23 +17,6 @@ export interface ViewerCounters {
 }
 
 const CRLF = Buffer.from('\r\n');
-
-/** Keeps a viewer's frames on an even grid of 1/fps seconds, skipping the rest. */
-export class RateGate {
-  private nextDue = -Infinity;
-  constructor(private readonly intervalMs: number) {}
-
-  admit(t: number): boolean {
-    if (this.intervalMs <= 0) return true;
-    // some slack, below any source's frame spacing: arrival jitter must not turn 25 → 5 fps
-    // into 4, and the grid (nextDue advances by whole intervals) keeps the average exact
-    if (t + Math.min(this.intervalMs / 4, 10) < this.nextDue) return false;
-    this.nextDue += this.intervalMs;
-    // the first frame, or more than an interval behind (a gap in the source): realign here
-    if (this.nextDue <= t) this.nextDue = t + this.intervalMs;
-    return true;
-  }
-}
 
 export class Viewer implements ViewerCounters {
   framesSent = 0;

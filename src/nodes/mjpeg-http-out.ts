@@ -11,11 +11,12 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Request, Response } from 'express';
 import { MjpegViewers } from '../http/mjpeg-viewers';
 import type { CameraErrorReason } from '../errors';
-import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter, OperationalError } from './lib/camera-user';
+import type { CameraUser, SharedFrame } from './lib/camera-contract';
+import { ErrorReporter, findOptionalCamera, isJpeg, OperationalError } from './lib/camera-user';
 import { mountGetRoutes, normalizePath, type RouteApp, type RouteSettings } from './lib/http-route';
 import { PathClaims, type PathClaimant } from './lib/path-claims';
 import { editorOverlap, nodeRouteOverlaps } from './lib/route-overlap';
+import { maxFpsField, numberField, snapshotMaxAgeMs } from './lib/fields';
 
 interface HttpOutDef extends NodeDef {
   camera?: string | undefined;
@@ -41,17 +42,6 @@ interface HttpOutNode extends Node {
 
 const DEFAULT_MAX_VIEWERS = 10;
 const DEFAULT_SNAPSHOT_TIMEOUT_MS = 10000;
-const DEFAULT_MAX_AGE_S = 2;
-
-function numberIn(v: unknown, min: number, max: number, fallback: number): number {
-  if (v === '' || v === null || v === undefined || typeof v === 'boolean') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
-}
-
-function isJpeg(b: unknown): b is Buffer {
-  return Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
-}
 
 export = function (RED: NodeAPI): void {
   const settings = RED.settings as unknown as HttpOutSettings;
@@ -79,19 +69,11 @@ export = function (RED: NodeAPI): void {
       node.error('Node-RED serves no HTTP nodes here (httpNodeRoot is false in settings.js)');
       return;
     }
-    let camera: RtspCameraNode | null = null;
-    // "_ADD_" is the editor's "none" entry of a config-node list
-    if (def.camera && def.camera !== '_ADD_') {
-      camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
-      if (!camera || typeof camera.register !== 'function') {
-        node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
-        node.error('the rtsp-camera of this node is missing (or disabled)');
-        return;
-      }
-    }
+    const camera = findOptionalCamera(RED, node, def.camera);
+    if (camera === undefined) return;
 
-    const snapshotTimeout = numberIn(settings.mjpegHttpOutSnapshotTimeout, 1, 600000, DEFAULT_SNAPSHOT_TIMEOUT_MS);
-    const maxAgeMs = numberIn(def.maxAge, 0, 3600, DEFAULT_MAX_AGE_S) * 1000;
+    const snapshotTimeout = numberField(settings.mjpegHttpOutSnapshotTimeout, 1, 600000, DEFAULT_SNAPSHOT_TIMEOUT_MS);
+    const maxAgeMs = snapshotMaxAgeMs(def.maxAge);
     let closed = false;
     let badInputs = 0;
     let serving: { hub: MjpegViewers; stop(removed: boolean, done: () => void): void } | null = null;
@@ -163,8 +145,8 @@ export = function (RED: NodeAPI): void {
       node.servedPath = path;
       let user: CameraUser | null = null;
       const hub = new MjpegViewers({
-        maxViewers: Math.round(numberIn(def.maxViewers, 1, 10000, DEFAULT_MAX_VIEWERS)),
-        maxFps: numberIn(def.maxFps, 0, 1000, 0),
+        maxViewers: Math.round(numberField(def.maxViewers, 1, 10000, DEFAULT_MAX_VIEWERS)),
+        maxFps: maxFpsField(def.maxFps),
         snapshotTimeoutMs: snapshotTimeout,
         maxFrameAgeMs: maxAgeMs,
         onDemand: (wanted) => {

@@ -15,10 +15,11 @@ import { readDcMap, JpegDcError, type DcMap } from '../jpeg/dc-reader';
 import { MotionDetector, type MotionFrame } from '../motion/detector';
 import { EventTracker, type MotionEvent } from '../motion/events';
 import { normalizeRects } from '../motion/mask';
-import { RateGate } from '../motion/rate-gate';
+import { RateGate } from '../camera/rate-gate';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter } from './lib/camera-user';
+import { ErrorReporter, findOptionalCamera, isJpeg } from './lib/camera-user';
+import { flagField, numberField } from './lib/fields';
 
 interface MotionDef extends NodeDef {
   camera?: string | undefined;
@@ -38,14 +39,6 @@ interface MotionNode extends Node {
 }
 
 const DEFAULTS = { rate: 5, threshold: 12, minArea: 0.005, gap: 5 };
-
-function num(v: unknown, min: number, max: number, fallback: number): number {
-  if (v === '' || v === null || v === undefined || typeof v === 'boolean') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
-}
-
-const isJpeg = (b: unknown): b is Buffer => Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
 
 /** msg.payload of every output: the contract's four fields */
 const payloadOf = (f: MotionFrame): { motion: boolean; score: number; area: number; boxes: MotionFrame['boxes'] } =>
@@ -81,15 +74,15 @@ export = function (RED: NodeAPI): void {
     const node = this;
     node.counts = { analysed: 0, skipped: 0, unreadable: 0 };
     node.latestJpeg = null;
-    const perFrame = def.perFrame === true || def.perFrame === 'true';
+    const perFrame = flagField(def.perFrame, false);
     const mask = normalizeRects(def.mask);
     const detector = new MotionDetector({
-      threshold: num(def.threshold, 1, 255, DEFAULTS.threshold),
-      minArea: num(def.minArea, 0, 1, DEFAULTS.minArea),
+      threshold: numberField(def.threshold, 1, 255, DEFAULTS.threshold),
+      minArea: numberField(def.minArea, 0, 1, DEFAULTS.minArea),
       mask,
     });
-    const gate = new RateGate(num(def.rate, 0, 100, DEFAULTS.rate));
-    const events = new EventTracker(num(def.gap, 0, 3600, DEFAULTS.gap) * 1000);
+    const gate = new RateGate(numberField(def.rate, 0, 100, DEFAULTS.rate));
+    const events = new EventTracker(numberField(def.gap, 0, 3600, DEFAULTS.gap) * 1000);
     let camera: RtspCameraNode | null = null;
     let user: CameraUser | null = null;
     let cameraStatus: NodeStatus = {};
@@ -192,15 +185,11 @@ export = function (RED: NodeAPI): void {
       showFrame(f);
     };
 
-    if (def.camera && def.camera !== '_ADD_') {
-      camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
-      if (!camera || typeof camera.register !== 'function') {
-        node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
-        node.error('the rtsp-camera of this node is missing (or disabled)');
-        camera = null;
-        return;
-      }
-      const cam = camera;
+    const chosen = findOptionalCamera(RED, node, def.camera);
+    if (chosen === undefined) return;
+    if (chosen) {
+      camera = chosen;
+      const cam = chosen;
       topic = cam.topic;
       const errors = new ErrorReporter(node, () => cam.topic);
       user = {

@@ -18,7 +18,8 @@ import { CLIP_NAME, listClips } from '../record/retention';
 import { replayClip } from '../record/replay';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter } from './lib/camera-user';
+import { ErrorReporter, findOptionalCamera, isJpeg } from './lib/camera-user';
+import { numberField } from './lib/fields';
 
 interface RecordDef extends NodeDef {
   camera?: string | undefined;
@@ -35,14 +36,6 @@ interface RecordNode extends Node {
   /** the folder clips go to, resolved */
   clipFolder: string;
 }
-
-function num(v: unknown, min: number, max: number, fallback: number): number {
-  if (v === '' || v === null || v === undefined || typeof v === 'boolean') return fallback;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= min && n <= max ? n : fallback;
-}
-
-const isJpeg = (b: unknown): b is Buffer => Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
 
 /** what a message asks for: a frame, a trigger, a command, or nothing */
 function classify(msg: NodeMessage): { frame: Buffer } | { trigger: boolean } | { command: 'replay' | 'list' | 'stop replay' } | null {
@@ -64,7 +57,7 @@ export = function (RED: NodeAPI): void {
     const userDir = (RED.settings as unknown as { userDir?: string }).userDir ?? process.cwd();
     const folderSetting = (def.folder ?? '').trim() || 'clips';
     node.clipFolder = isAbsolute(folderSetting) ? folderSetting : resolve(userDir, folderSetting);
-    const preRoll = num(def.preRoll, 0, 60, 5);
+    const preRoll = numberField(def.preRoll, 0, 60, 5);
     let camera: RtspCameraNode | null = null;
     let user: CameraUser | null = null;
     let cameraStatus: NodeStatus = {};
@@ -93,10 +86,10 @@ export = function (RED: NodeAPI): void {
     const recorder = new Recorder({
       folder: node.clipFolder,
       preRoll,
-      postRoll: num(def.postRoll, 0, 3600, 10),
-      maxLength: num(def.maxLength, 1, 24 * 3600, 120),
-      maxAgeDays: num(def.maxAgeDays, 0, 36500, 7),
-      maxSizeMB: num(def.maxSizeMB, 0, 1e9, 1024),
+      postRoll: numberField(def.postRoll, 0, 3600, 10),
+      maxLength: numberField(def.maxLength, 1, 24 * 3600, 120),
+      maxAgeDays: numberField(def.maxAgeDays, 0, 36500, 7),
+      maxSizeMB: numberField(def.maxSizeMB, 0, 1e9, 1024),
     }, {
       clip: (c: ClipInfo) => {
         lastError = '';
@@ -154,33 +147,28 @@ export = function (RED: NodeAPI): void {
       }
     };
 
-    if (def.camera && def.camera !== '_ADD_') {
-      camera = RED.nodes.getNode(def.camera) as RtspCameraNode | null;
-      if (!camera || typeof camera.register !== 'function') {
-        node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
-        node.error('the rtsp-camera of this node is missing (or disabled)');
-        camera = null;
-      } else {
-        const cam = camera;
-        topic = cam.topic;
-        const errors = new ErrorReporter(node, () => cam.topic);
-        user = {
-          id: node.id,
-          cameraStatus: (s: NodeStatus) => {
-            cameraStatus = s;
-            showStatus();
-          },
-          cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-          cameraFrame: (frame: SharedFrame) => {
-            if (closed) return;
-            errors.reset();
-            recorder.push(frame.take(), frame.info.receivedAt);
-          },
-        };
-        cam.register(user);
-        // the pre-roll needs frames all the time, also from a camera that connects on demand
-        cam.setDemand(user, true);
-      }
+    const chosen = findOptionalCamera(RED, node, def.camera);
+    if (chosen) {
+      camera = chosen;
+      const cam = chosen;
+      topic = cam.topic;
+      const errors = new ErrorReporter(node, () => cam.topic);
+      user = {
+        id: node.id,
+        cameraStatus: (s: NodeStatus) => {
+          cameraStatus = s;
+          showStatus();
+        },
+        cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
+        cameraFrame: (frame: SharedFrame) => {
+          if (closed) return;
+          errors.reset();
+          recorder.push(frame.take(), frame.info.receivedAt);
+        },
+      };
+      cam.register(user);
+      // the pre-roll needs frames all the time, also from a camera that connects on demand
+      cam.setDemand(user, true);
     }
     showStatus();
 

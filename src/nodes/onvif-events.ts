@@ -14,8 +14,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { PullPointSubscription, type EventsStateChange, type OnvifEvent } from '../onvif/events';
 import { CameraError, REASON_ADVICE, type CameraErrorReason } from '../errors';
 import { redactText } from '../rtsp/redact';
-import type { RtspCameraNode } from './lib/camera-contract';
-import { ErrorReporter } from './lib/camera-user';
+import { ErrorReporter, findCamera } from './lib/camera-user';
 import { retryIn } from './lib/status';
 import { guessDeviceUrl, topicFilter } from './lib/onvif-events-options';
 
@@ -36,23 +35,19 @@ export = function (RED: NodeAPI): void {
     // Node-RED's constructor style: the node object is captured by the handlers below
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const node = this;
-    const camera = def.camera ? (RED.nodes.getNode(def.camera) as RtspCameraNode | null) : null;
-    if (!camera) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
-      node.error('no rtsp-camera configured (or it is disabled)');
-      return;
-    }
+    const camera = findCamera(RED, node, def.camera);
+    if (!camera) return;
     const deviceUrl = camera.onvif ?? guessDeviceUrl(camera.cleanUrl);
     if (!deviceUrl) {
       node.status({ fill: 'red', shape: 'ring', text: 'no ONVIF address' });
       node.error('the camera has no ONVIF device-service URL: use Find cameras in its dialog, or fill in the ONVIF field');
       return;
     }
-    const creds = camera.credentials ?? {};
-    const redact = (t: string): string => redactText(t, [creds.password]);
+    const login = camera.login;
+    const redact = (t: string): string => redactText(t, login.secrets);
     const errors = new ErrorReporter(node, () => camera.topic);
     const pass = topicFilter(def.topics);
-    const sub = new PullPointSubscription(deviceUrl, { username: creds.username || undefined, password: creds.password || undefined });
+    const sub = new PullPointSubscription(deviceUrl, { username: login.username, password: login.password });
 
     sub.on('state', (c: EventsStateChange) => {
       switch (c.state) {

@@ -9,7 +9,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import type { CameraErrorReason } from '../errors';
 import type { CameraUser } from './lib/camera-contract';
 import { findCamera, ErrorReporter } from './lib/camera-user';
-import { statsPayload, type RtcpStatsPayload, type Sample } from './lib/stats-payload';
+import { numberField } from './lib/fields';
+import { sampleOf, statsPayload, type RtcpStatsPayload, type Sample } from './lib/stats-payload';
 
 interface RtcpStatsDef extends NodeDef {
   camera?: string | undefined;
@@ -18,6 +19,8 @@ interface RtcpStatsDef extends NodeDef {
 }
 
 type RtcpStatsNode = Node;
+
+const DEFAULT_INTERVAL_S = 5;
 
 export = function (RED: NodeAPI): void {
   function RtcpStats(this: RtcpStatsNode, def: RtcpStatsDef): void {
@@ -28,7 +31,7 @@ export = function (RED: NodeAPI): void {
     const camera = findCamera(RED, node, def.camera);
     if (!camera) return;
     const errors = new ErrorReporter(node, () => camera.topic);
-    const interval = Number(def.interval ?? 5);
+    const interval = numberField(def.interval, 0, 86400, DEFAULT_INTERVAL_S);
     let timer: NodeJS.Timeout | null = null;
 
     const user: CameraUser = {
@@ -40,8 +43,7 @@ export = function (RED: NodeAPI): void {
       cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
     };
     camera.register(user);
-    const first = camera.stats();
-    let prev: Sample = { at: Date.now(), frames: first.framesEmitted, bytes: first.bytesReceived };
+    let prev: Sample = sampleOf(camera.stats(), Date.now());
 
     const next = (): RtcpStatsPayload => {
       const r = statsPayload(camera.stats(), prev, Date.now());
@@ -49,7 +51,7 @@ export = function (RED: NodeAPI): void {
       return r.payload;
     };
 
-    if (Number.isFinite(interval) && interval > 0) {
+    if (interval > 0) {
       timer = setInterval(() => {
         const msg: NodeMessage = { payload: next(), topic: camera.topic };
         node.send(msg);

@@ -14,6 +14,7 @@ import type { FrameInfo } from '../camera/types';
 import type { CameraErrorReason } from '../errors';
 import { findCamera, ErrorReporter, OperationalError } from './lib/camera-user';
 import { FrameRateGate } from './lib/frame-gate';
+import { flagField, maxFpsField, snapshotMaxAgeMs } from './lib/fields';
 import { senderStatus } from './lib/status';
 import type { CameraUser, SharedFrame } from './lib/camera-contract';
 
@@ -35,12 +36,6 @@ interface MjpegInNode extends Node {
 
 /** how long a snapshot request waits for a fresh frame */
 const SNAPSHOT_WAIT_MS = 10000;
-const DEFAULT_MAX_AGE_S = 2;
-
-function maxAgeMs(v: unknown): number {
-  const n = v === '' || v === null || v === undefined || typeof v === 'boolean' ? NaN : Number(v);
-  return (Number.isFinite(n) && n >= 0 && n <= 3600 ? n : DEFAULT_MAX_AGE_S) * 1000;
-}
 
 /** msg.frame exactly as the contract lists it, as a fresh object per message */
 function frameMeta(info: FrameInfo): FrameInfo {
@@ -72,19 +67,19 @@ export = function (RED: NodeAPI): void {
     node.framesSkipped = 0;
     const camera = findCamera(RED, node, def.camera);
     if (!camera) return;
-    const maxFps = Number(def.maxFps);
-    const gate = new FrameRateGate(Number.isFinite(maxFps) ? maxFps : 0);
+    const maxFps = maxFpsField(def.maxFps);
+    const gate = new FrameRateGate(maxFps);
     const requestOnly = def.mode === 'request';
-    const maxAge = maxAgeMs(def.maxAge);
+    const maxAge = snapshotMaxAgeMs(def.maxAge);
     const errors = new ErrorReporter(node, () => camera.topic);
     let pending: { jpeg: Buffer; info: FrameInfo } | null = null;
     let flush: NodeJS.Immediate | null = null;
     const waiters = new Set<Waiter>();
     let closed = false;
-    let started = def.startOnDeploy !== false && def.startOnDeploy !== 'false';
+    let started = flagField(def.startOnDeploy, true);
     const STOPPED: NodeStatus = { fill: 'grey', shape: 'ring', text: 'stopped' };
     /** the camera's status, with the rate this node sends while it plays */
-    const own = (s: NodeStatus): NodeStatus => senderStatus(s, camera.stats(), { maxFps: Number.isFinite(maxFps) ? maxFps : 0, onRequest: requestOnly });
+    const own = (s: NodeStatus): NodeStatus => senderStatus(s, camera.stats(), { maxFps, onRequest: requestOnly });
 
     const sendPending = (): void => {
       flush = null;

@@ -13,6 +13,7 @@ import { retryAfterMs } from '../rtsp/retry-after';
 import { CameraError, statusError } from '../errors';
 import { redirectTarget, type HttpUrl } from '../mjpeg/http-url';
 import { HttpConnection, type HttpResponse } from './http-connection';
+import { pickLogin } from '../rtsp/credentials';
 
 export interface HttpClientOptions {
   username?: string | undefined;
@@ -64,8 +65,10 @@ export class HttpClient {
 
   constructor(readonly url: HttpUrl, opts: HttpClientOptions = {}) {
     this.opts = opts;
-    this.user = opts.username ?? url.username ?? undefined;
-    this.pass = opts.password ?? url.password ?? undefined;
+    // the options before the URL's userinfo (rtsp/credentials' rule)
+    const login = pickLogin(opts, url);
+    this.user = login.username;
+    this.pass = login.password;
   }
 
   private get timeoutMs(): number {

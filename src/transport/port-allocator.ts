@@ -1,11 +1,14 @@
 /**
  * UDP port pairs for RTP/RTCP. RFC 3550 §11: RTP on an even port, RTCP on the next (odd)
- * one. Many cameras in one process (and other programs) compete for ports, so a pair is
- * bound atomically from a configurable range, starting at a random even offset and moving
- * on when either port is taken (EADDRINUSE); exhaustion is a clear error (fixed base ports collide once many cameras run).
+ * one; which ranges are allowed is rtp/port-range's rule, the same the editor checks. Many
+ * cameras in one process (and other programs) compete for ports, so a pair is bound
+ * atomically from a configurable range, starting at a random even offset and moving on when
+ * either port is taken (EADDRINUSE); exhaustion is a clear error (fixed base ports collide
+ * once many cameras run).
  */
 import * as dgram from 'node:dgram';
 import { CameraError } from '../errors';
+import { portRangeProblem } from '../rtp/port-range';
 
 export interface UdpPair {
   rtp: dgram.Socket;
@@ -18,7 +21,7 @@ export interface UdpPair {
 }
 
 export interface AllocateOptions {
-  /** inclusive range; the RTP port is even and RTP+1 must lie in it */
+  /** inclusive range, as rtp/port-range allows: an even first port ≥ 1024, room for a pair */
   range: [number, number];
   family?: 'udp4' | 'udp6' | undefined;
   /** address to bind, default all interfaces */
@@ -30,7 +33,6 @@ export interface AllocateOptions {
   random?: (() => number) | undefined;
 }
 
-export const DEFAULT_UDP_PORT_RANGE: [number, number] = [50000, 51999];
 export const DEFAULT_RECV_BUFFER = 2 * 1024 * 1024;
 
 function bindSocket(sock: dgram.Socket, port: number, address: string | undefined): Promise<void> {
@@ -54,12 +56,9 @@ export function enlargeRecvBuffer(sock: dgram.Socket, bytes: number): number {
 }
 
 export async function allocateUdpPair(opts: AllocateOptions): Promise<UdpPair> {
-  const hi = opts.range[1];
-  let lo = opts.range[0];
-  if (lo % 2 === 1) lo++;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi)) || lo < 1 || hi > 65535 || hi < lo + 1) {
-    throw new CameraError('unsupported transport', `invalid UDP port range ${opts.range[0]}-${opts.range[1]}`);
-  }
+  const [lo, hi] = opts.range;
+  const problem = portRangeProblem(opts.range);
+  if (problem) throw new CameraError('unsupported transport', `invalid UDP port range ${lo}-${hi}: ${problem}`);
   const pairs = Math.floor((hi - lo + 1) / 2);
   const random = opts.random ?? Math.random;
   const start = Math.floor(random() * pairs);

@@ -14,6 +14,7 @@ import { serializeRequest, serializeResponse, interleavedFrame } from '../rtsp/s
 import type { Authenticator } from '../rtsp/auth';
 import { parseSessionHeader, parsePublic } from '../rtsp/transport-header';
 import { redactText } from '../rtsp/redact';
+import { secretList } from '../rtsp/credentials';
 import { monotonicMs } from './clock';
 import { ReadSlab } from './read-slab';
 import { connectError, connectTls } from './connect-socket';
@@ -135,8 +136,7 @@ export class RtspConnection {
     this.socket = socket;
     this.tunnel = tunnel;
     this.timeoutMs = opts.requestTimeoutMs ?? 10000;
-    this.secrets = [opts.password ?? ''].filter((s) => s.length > 0);
-    if (opts.password) this.secrets.push(encodeURIComponent(opts.password));
+    this.secrets = secretList(opts.password);
     this.hasCredentials = opts.username !== undefined && opts.username !== '';
     const onInterleaved = opts.onInterleaved;
     this.reader = new RtspReader({

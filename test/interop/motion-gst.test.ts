@@ -17,7 +17,7 @@ import { readAviFrames } from '../../src/record/avi-reader';
 import { readDcMap } from '../../src/jpeg/dc-reader';
 import { MotionDetector } from '../../src/motion/detector';
 import { EventTracker } from '../../src/motion/events';
-import { RateGate } from '../../src/motion/rate-gate';
+import { RateGate } from '../../src/camera/rate-gate';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtsp-mjpeg-gst-motion-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { splitUrlCredentials } from '../../src/nodes/lib/url-credentials';
 import { parseRtspUrl } from '../../src/rtsp/url';
 import { redactText } from '../../src/rtsp/redact';
-import { cameraOptionsFromFields, parsePortRange } from '../../src/nodes/lib/camera-options';
+import { cameraOptionsFromFields } from '../../src/nodes/lib/camera-options';
+import { parsePortRange } from '../../src/rtp/port-range';
 import { FrameRateGate } from '../../src/nodes/lib/frame-gate';
+import { flagField, maxFpsField, numberField, snapshotMaxAgeMs } from '../../src/nodes/lib/fields';
 import { statsPayload } from '../../src/nodes/lib/stats-payload';
 import { statusForState } from '../../src/nodes/lib/status';
 import type { CameraStats } from '../../src/nodes/lib/camera-contract';
@@ -56,6 +58,46 @@ describe('splitUrlCredentials', () => {
   });
 });
 
+describe('editor fields (lib/fields: the one reader of number and checkbox fields)', () => {
+  test('numberField: numbers and numeric text in range; blank, booleans, junk and out-of-range give the fallback', () => {
+    assert.equal(numberField(2.5, 0, 10, 7), 2.5);
+    assert.equal(numberField('2.5', 0, 10, 7), 2.5);
+    assert.equal(numberField(0, 0, 10, 7), 0);
+    assert.equal(numberField(10, 0, 10, 7), 10);
+    for (const bad of ['', null, undefined, true, false, 'x', '1e999', NaN, Infinity, -0.1, 10.5, '11']) assert.equal(numberField(bad, 0, 10, 7), 7, String(bad));
+    assert.equal(numberField('x', 0, 10, undefined), undefined);
+  });
+  test('flagField: true/"true", false/"false", else the default', () => {
+    assert.equal(flagField(true, false), true);
+    assert.equal(flagField('true', false), true);
+    assert.equal(flagField(false, true), false);
+    assert.equal(flagField('false', true), false);
+    for (const other of [undefined, '', 'yes', 1, null]) {
+      assert.equal(flagField(other, true), true, String(other));
+      assert.equal(flagField(other, false), false, String(other));
+    }
+  });
+  test('maxFps and snapshot age: the same rule in every node that has them', () => {
+    assert.equal(maxFpsField('12.5'), 12.5);
+    for (const all of ['', undefined, 'x', -1, 5000, true]) assert.equal(maxFpsField(all), 0, String(all));
+    assert.equal(snapshotMaxAgeMs('0.5'), 500);
+    assert.equal(snapshotMaxAgeMs(0), 0);
+    for (const dflt of ['', undefined, -1, 4000, 'x']) assert.equal(snapshotMaxAgeMs(dflt), 2000, String(dflt));
+  });
+  test('no node parses a number field by itself', async () => {
+    // the one exception: mjpeg http out's ?fps= answers a bad value with 400, not a default
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = join(__dirname, '..', '..', 'src', 'nodes');
+    const files = [...readdirSync(root).map((f) => join(root, f)), ...readdirSync(join(root, 'lib')).map((f) => join(root, 'lib', f))]
+      .filter((f) => f.endsWith('.ts') && !f.endsWith(join('lib', 'fields.ts')));
+    for (const f of files) {
+      const uses = readFileSync(f, 'utf8').split('\n').filter((l) => /\b(Number|parseInt|parseFloat)\(/.test(l) && !/fps = Number\(raw\)/.test(l));
+      assert.deepEqual(uses, [], f);
+    }
+  });
+});
+
 describe('cameraOptionsFromFields', () => {
   test('editor strings become CameraOptions in ms/bytes; bad values fall back', () => {
     const o = cameraOptionsFromFields({ transport: 'udp', setupAudio: true, reconnectMin: '2', reconnectMax: '1', stallTimeout: 'x', udpPortRange: '', maxFrameMB: 4, width: '800', height: '' }, '50000-50999');
@@ -72,6 +114,17 @@ describe('cameraOptionsFromFields', () => {
   test('port ranges: even start, ordered, unprivileged', () => {
     assert.deepEqual(parsePortRange('50000-51999'), [50000, 51999]);
     for (const bad of ['50001-51999', '51999-50000', '80-90', '1-2-3', '']) assert.equal(parsePortRange(bad), null, bad);
+  });
+  test("the editor's UDP ports check takes exactly the ranges the runtime takes", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const html = readFileSync(join(__dirname, '..', '..', 'nodes', 'rtsp-camera.html'), 'utf8');
+    const m = /udpPortRange:\s*\{[\s\S]*?validate:\s*(function\s*\(v\)\s*\{[\s\S]*?\n\s*\})\s*\n\s*\}/.exec(html);
+    assert.ok(m, 'the udpPortRange validate function in nodes/rtsp-camera.html');
+    const validate = new Function(`return (${m[1] as string});`)() as (v: string) => boolean;
+    for (const text of ['50000-51999', '1024-1025', '65534-65535', '50001-51999', '1022-2000', '0-1', '51999-50000', '50000-50000', '50000-65536', ' 6000 - 6001 ', '6000-', 'x']) {
+      assert.equal(validate(text), parsePortRange(text) !== null, text);
+    }
   });
 });
 
@@ -112,15 +165,15 @@ describe('statsPayload', () => {
     bytesReceived: 125000, width: 320, height: 240, framesDroppedDownstream: 1,
   };
   test('fps and bitrate over the caller interval, exactly the contract keys (+ downstream drops)', () => {
-    const { payload, sample } = statsPayload(base, { at: 0, frames: 0, bytes: 0 }, 5000);
+    const { payload, sample } = statsPayload(base, { t: 0, frames: 0, bytes: 0 }, 5000);
     assert.deepEqual(Object.keys(payload).sort(), ['bitrateKbps', 'bytesReceived', 'fps', 'fractionLost', 'framesDropped', 'framesDroppedDownstream', 'framesEmitted', 'jitterMs', 'packetsExpected', 'packetsLost', 'packetsReceived', 'senderReport', 'ssrc', 'state', 'transport', 'width', 'height'].sort());
     assert.equal(payload.fps, 10);
     assert.equal(payload.bitrateKbps, 200);
     assert.equal(payload.jitterMs, 1.235);
-    assert.deepEqual(sample, { at: 5000, frames: 50, bytes: 125000 });
+    assert.deepEqual(sample, { t: 5000, frames: 50, bytes: 125000 });
   });
   test('counters that restarted (new session) count from zero', () => {
-    const { payload } = statsPayload(base, { at: 0, frames: 500, bytes: 9e9 }, 1000);
+    const { payload } = statsPayload(base, { t: 0, frames: 500, bytes: 9e9 }, 1000);
     assert.equal(payload.fps, 50);
   });
 });

@@ -64,6 +64,13 @@ describe('onvif events', () => {
     });
   }
 
+  test("a camera whose URL still holds user:pass@ (a hand-written flow): its events log in with them, as its stream does", async () => {
+    const d = await emulation('digestOnly');
+    const url = `rtsp://${encodeURIComponent(USERNAME)}:${encodeURIComponent(PASSWORD)}@127.0.0.1:8554/x`;
+    await helper.load(NODES, [tab, cam(d.deviceUrl, { url }), events(), helperNode]);
+    await until(() => pp().active === 1 && pp().counters.pulls > 0, 'subscribed with the credentials of the URL');
+  });
+
   test('the topic filter passes only matching topics (case ignored)', async () => {
     const d = await emulation('oddPrefixes');
     await helper.load(NODES, [tab, cam(d.deviceUrl), events(' motion , Tamper'), helperNode], CREDS);

@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockMask, normalizeRects } from '../../src/motion/mask';
-import { RateGate } from '../../src/motion/rate-gate';
+import { RateGate } from '../../src/camera/rate-gate';
 import { sceneAt, WALKS, LIGHTS_ON, LIGHTS_OFF, OBJECT_W } from '../../src/sim/scene';
 import { parseDemoCameraArgs } from '../../src/sim/cli-entry';
 import { JpegEncoder } from '../../src/jpeg/encoder';

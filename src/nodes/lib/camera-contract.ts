@@ -6,6 +6,7 @@ import type { Node, NodeDef, NodeStatus } from 'node-red';
 import type { FrameInfo, StatsReport } from '../../camera/types';
 import type { CameraErrorReason } from '../../errors';
 import type { CameraFields } from './camera-options';
+import type { Login } from '../../rtsp/credentials';
 
 export interface CameraCredentials {
   username?: string | undefined;
@@ -44,6 +45,9 @@ export interface RtspCameraNode extends Node<CameraCredentials> {
   readonly cleanUrl: string;
   /** the ONVIF device-service URL from the `onvif` field, null when none was set */
   readonly onvif?: string | null;
+  /** the user name and password the camera uses (rtsp/credentials' rule) and the secrets
+   * to strip from texts about it; for services of the same camera (its ONVIF events) */
+  readonly login: Login;
   register(user: CameraUser): void;
   deregister(user: CameraUser, removed: boolean, done: () => void): void;
   stats(): CameraStats;

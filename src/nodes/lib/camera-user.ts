@@ -1,5 +1,6 @@
 /**
- * Shared plumbing of the nodes that use an `rtsp-camera`: find the config node, report
+ * Shared plumbing of the nodes that use an `rtsp-camera`: find the config node (required or
+ * optional), tell a JPEG on the input of those that can go without one, report
  * camera failures so Catch nodes see them (a source node must pass a message object to
  * node.error for that: Catch nodes ignore errors reported without one), and do not repeat
  * the same failure on every retry.
@@ -38,6 +39,28 @@ export function findCamera(RED: NodeAPI, node: Node, id: string | undefined): Rt
     return null;
   }
   return camera;
+}
+
+/**
+ * The camera of a node for which one is optional (it can take frames on its input instead):
+ * null when none is chosen ("_ADD_" is the editor's "none" entry of a config-node list);
+ * undefined, after saying so in the status and the log, when the chosen one is missing or
+ * disabled.
+ */
+export function findOptionalCamera(RED: NodeAPI, node: Node, id: string | undefined): RtspCameraNode | null | undefined {
+  if (!id || id === '_ADD_') return null;
+  const camera = RED.nodes.getNode(id) as RtspCameraNode | null;
+  if (!camera || typeof camera.register !== 'function') {
+    node.status({ fill: 'red', shape: 'ring', text: 'no camera' });
+    node.error('the rtsp-camera of this node is missing (or disabled)');
+    return undefined;
+  }
+  return camera;
+}
+
+/** A JPEG on a node's input (SOI first): what camera-less nodes take instead of a camera's frames. */
+export function isJpeg(b: unknown): b is Buffer {
+  return Buffer.isBuffer(b) && b.length >= 4 && b[0] === 0xff && b[1] === 0xd8;
 }
 
 /** Reports a camera failure once per distinct reason until the camera plays again. */

@@ -14,11 +14,12 @@ import { redactText } from '../../rtsp/redact';
 import type { CameraCredentials } from './camera-contract';
 import { cameraOptionsFromFields, parseTransport, type CameraFields } from './camera-options';
 import { splitUrlCredentials } from './url-credentials';
+import { numberField } from './fields';
+import { dialogLogin, wantsStoredPassword } from './dialog-login';
 import { parseRtspUrl } from '../../rtsp/url';
 
 const MAX_PARALLEL_TESTS = 2;
-/** what the editor sends instead of a stored password it never receives */
-const PASSWORD_PLACEHOLDER = '__PWRD__';
+const DEFAULT_TEST_TIMEOUT_MS = 10000;
 
 export interface ConnectionTestOk {
   ok: true;
@@ -120,17 +121,16 @@ function failure(err: unknown): ConnectionTestFailed {
 
 /**
  * Registers POST /rtsp-camera/test (needs the rtsp-camera.write permission). `portRange`: the
- * settings' UDP port range; `testTimeoutMs`: the settings' test timeout (NaN or ≤ 0: 10 s).
+ * settings' UDP port range; `testTimeoutMs`: the settings' test timeout in ms (blank or bad: 10 s).
  */
-export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => string, testTimeoutMs: () => number): void {
+export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => string, testTimeoutMs: () => unknown): void {
   let runningTests = 0;
   RED.httpAdmin.post('/rtsp-camera/test', RED.auth.needsPermission('rtsp-camera.write'), (req: Request, res: Response) => {
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     const str = (v: unknown): string => (typeof v === 'string' ? v : '');
     const split = splitUrlCredentials(str(body.url));
-    let username = str(body.username) || split.username || '';
-    let password = str(body.password);
-    if (password === PASSWORD_PLACEHOLDER) {
+    let stored: CameraCredentials | undefined;
+    if (wantsStoredPassword(body)) {
       // the editor never receives a stored password; it sends this placeholder instead. The
       // stored one goes only to the camera it was saved for: a URL edited to point elsewhere
       // (or an id of another node) must not make this route send it anywhere
@@ -145,12 +145,10 @@ export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => strin
         });
         return;
       }
-      const stored = RED.nodes.getCredentials(id) as CameraCredentials | undefined;
-      password = stored?.password ?? '';
-      if (!username) username = stored?.username ?? '';
+      stored = RED.nodes.getCredentials(id) as CameraCredentials | undefined;
     }
-    if (!password && split.password) password = split.password;
-    const redact = (t: string): string => redactText(t, [password, split.password]);
+    const login = dialogLogin(body, split, stored);
+    const redact = (t: string): string => redactText(t, login.secrets);
     if (!/^(?:rtsps?|https?):\/\/[^/\s]+/i.test(split.url)) {
       res.status(400).json({ ok: false, reason: 'invalid url', message: 'the URL must look like rtsp://host[:port]/path or http://host[:port]/path' });
       return;
@@ -163,11 +161,10 @@ export function registerConnectionTestRoute(RED: NodeAPI, portRange: () => strin
     const fields: CameraFields = { ...(body as CameraFields), transport: parseTransport(body.transport) };
     const options: CameraOptions = {
       ...cameraOptionsFromFields(fields, portRange()),
-      username: username || undefined,
-      password: password || undefined,
+      username: login.username,
+      password: login.password,
     };
-    const timeout = testTimeoutMs();
-    testConnection(split.url, options, Number.isFinite(timeout) && timeout > 0 ? timeout : 10000)
+    testConnection(split.url, options, numberField(testTimeoutMs(), 1, Number.MAX_SAFE_INTEGER, DEFAULT_TEST_TIMEOUT_MS))
       .then((result) => {
         if (result.ok) res.json(result);
         else res.json({ ok: false, reason: result.reason, message: redact(result.message) });

@@ -1,10 +1,10 @@
 /**
- * The `maxFps` limit of `rtsp-mjpeg in`: keeps frames on an even grid of 1/maxFps seconds
- * and drops the rest. Time comes from the RTP timestamp (RFC 3550 §5.1: the sampling
- * instant, 90 kHz for JPEG per RFC 2435 §3) so network jitter does not make the pattern
- * ragged; the grid restarts when the timeline jumps (new SSRC, a step back, a long gap).
- * Pure: no timers, no Node-RED.
+ * The `maxFps` limit of `rtsp-mjpeg in`: camera/rate-gate's grid over the frames' RTP
+ * timestamps (RFC 3550 §5.1: the sampling instant, 90 kHz for JPEG per RFC 2435 §3), so that
+ * network jitter does not make the pattern ragged; the grid restarts when the timeline jumps
+ * (new SSRC, a step back, a long gap). Pure: no timers, no Node-RED.
  */
+import { RateGate } from '../../camera/rate-gate';
 
 export interface GateFrame {
   rtpTimestamp: number;
@@ -17,26 +17,27 @@ const RTP_CLOCK_HZ = 90000;
 const MAX_STEP_MS = 5000;
 
 export class FrameRateGate {
-  private readonly intervalMs: number;
+  private readonly gate: RateGate;
   private lastSsrc: number | null = null;
   private lastRtp = 0;
   /** position on the local timeline, ms */
   private t = 0;
-  private nextDueMs = 0;
-  passed = 0;
-  skipped = 0;
 
   /** maxFps ≤ 0 or not finite means unlimited */
   constructor(maxFps: number) {
-    this.intervalMs = Number.isFinite(maxFps) && maxFps > 0 ? 1000 / maxFps : 0;
+    this.gate = new RateGate(maxFps);
+  }
+
+  get passed(): number {
+    return this.gate.passed;
+  }
+
+  get skipped(): number {
+    return this.gate.skipped;
   }
 
   /** true: emit this frame; false: skip it */
   admit(f: GateFrame): boolean {
-    if (this.intervalMs === 0) {
-      this.passed++;
-      return true;
-    }
     let restart = this.lastSsrc !== f.ssrc;
     if (!restart) {
       // 32-bit modular difference of RTP timestamps (§5.1 wraps)
@@ -49,18 +50,8 @@ export class FrameRateGate {
     this.lastRtp = f.rtpTimestamp >>> 0;
     if (restart) {
       this.t = 0;
-      this.nextDueMs = 0;
+      this.gate.restart();
     }
-    // half a millisecond of slack so that a source at exactly maxFps is never decimated by
-    // rounding of the 90 kHz → ms conversion
-    if (this.t + 0.5 >= this.nextDueMs) {
-      this.nextDueMs += this.intervalMs;
-      // fell more than one interval behind (a gap in the stream): realign on this frame
-      if (this.nextDueMs <= this.t) this.nextDueMs = this.t + this.intervalMs;
-      this.passed++;
-      return true;
-    }
-    this.skipped++;
-    return false;
+    return this.gate.admit(this.t);
   }
 }

@@ -5,6 +5,7 @@
  * session instead of paying a new RTSP handshake each time). Pure timing logic, no
  * Node-RED and no sockets: `open` and `close` are the caller's.
  */
+import { numberField } from './fields';
 
 export interface OnDemandOptions {
   lingerMs: number;
@@ -25,9 +26,7 @@ export function parseConnect(v: unknown): ConnectMode {
 
 /** seconds from the editor field; bad or missing values give the default */
 export function parseLingerS(v: unknown): number {
-  if (v === '' || v === null || v === undefined || typeof v === 'boolean') return DEFAULT_LINGER_S;
-  const n = typeof v === 'number' ? v : Number(v);
-  return Number.isFinite(n) && n >= 0 && n <= 86400 ? n : DEFAULT_LINGER_S;
+  return numberField(v, 0, 86400, DEFAULT_LINGER_S);
 }
 
 export class OnDemand {

@@ -19,9 +19,9 @@ import { discover, parseHostPort, type DiscoveryHost } from '../../onvif/discove
 import { queryDevice } from '../../onvif/device';
 import { parseDeviceUrl } from '../../onvif/device-url';
 import type { CameraCredentials } from './camera-contract';
+import { numberField } from './fields';
+import { dialogLogin, wantsStoredPassword } from './dialog-login';
 
-/** what the editor sends instead of a stored password it never receives */
-const PASSWORD_PLACEHOLDER = '__PWRD__';
 const MAX_PARALLEL_QUERIES = 2;
 
 type Body = Record<string, unknown>;
@@ -54,8 +54,7 @@ export function registerOnvifRoutes(RED: NodeAPI): void {
       res.status(429).json({ ok: false, reason: 'busy', message: 'a search is already running' });
       return;
     }
-    const t = Number(body.timeout);
-    const timeoutMs = Number.isFinite(t) && t >= 0.5 && t <= 10 ? t * 1000 : 3000;
+    const timeoutMs = numberField(body.timeout, 0.5, 10, 3) * 1000;
     discovering = true;
     // `multicast: false`, or the setting rtspCameraDiscoveryInterfaces: [] (settings.js): only the
     // hosts named (Node-RED in a container, where multicast goes nowhere); a list of IPv4
@@ -79,15 +78,9 @@ export function registerOnvifRoutes(RED: NodeAPI): void {
   RED.httpAdmin.post('/rtsp-camera/onvif/profiles', RED.auth.needsPermission('rtsp-camera.write'), (req: Request, res: Response) => {
     const body = bodyOf(req);
     const target = parseDeviceUrl(str(body.url));
-    let username = str(body.username) || target?.username || '';
-    let password = str(body.password);
-    if (password === PASSWORD_PLACEHOLDER) {
-      const stored = str(body.id) ? (RED.nodes.getCredentials(str(body.id)) as CameraCredentials | undefined) : undefined;
-      password = stored?.password ?? '';
-      if (!username) username = stored?.username ?? '';
-    }
-    if (!password && target?.password) password = target.password;
-    const redact = (t: string): string => redactText(t, [password, target?.password]);
+    const stored = wantsStoredPassword(body) && str(body.id) ? (RED.nodes.getCredentials(str(body.id)) as CameraCredentials | undefined) : undefined;
+    const login = dialogLogin(body, target, stored);
+    const redact = (t: string): string => redactText(t, login.secrets);
     if (!target) {
       res.status(400).json({ ok: false, reason: 'invalid url', message: 'expected http://host[:port]/onvif/device_service or host[:port]' });
       return;
@@ -97,7 +90,7 @@ export function registerOnvifRoutes(RED: NodeAPI): void {
       return;
     }
     queries++;
-    queryDevice(target.url, { username: username || undefined, password: password || undefined, timeoutMs: 8000 })
+    queryDevice(target.url, { username: login.username, password: login.password, timeoutMs: 8000 })
       .then((r) => {
         res.json(JSON.parse(redact(JSON.stringify({
           ok: true, deviceUrl: r.deviceUrl, device: r.device, profiles: r.profiles, jpegStreamUri: r.jpegStreamUri,

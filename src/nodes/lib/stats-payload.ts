@@ -1,8 +1,10 @@
 /**
  * The `rtcp stats` payload: the contract's fields (ARCHITECTURE.md) from the session's
- * cumulative counters, with fps and bitrate computed over the caller's own interval.
+ * cumulative counters, with fps and bitrate computed over the caller's own interval
+ * (camera/rate-window's rateBetween).
  */
 import type { StatsReport } from '../../camera/types';
+import { rateBetween, type CounterSample } from '../../camera/rate-window';
 import type { CameraStats } from './camera-contract';
 
 /** The contract's fields, exactly as the session reports them, plus the node-side drops. */
@@ -10,26 +12,24 @@ export type RtcpStatsPayload = Pick<StatsReport,
   'ssrc' | 'packetsReceived' | 'packetsExpected' | 'packetsLost' | 'fractionLost' | 'jitterMs' | 'framesEmitted' |
   'framesDropped' | 'fps' | 'bitrateKbps' | 'senderReport' | 'transport' | 'state' | 'bytesReceived' | 'width' | 'height'> & { framesDroppedDownstream: number };
 
-export interface Sample {
-  at: number;
-  frames: number;
-  bytes: number;
-}
+/** the counters at the previous payload, `t` in ms since the epoch */
+export type Sample = CounterSample;
 
 const round = (v: number, digits: number): number => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 };
 
+/** The counters of `s` at `now`, the base of the next payload's rates. */
+export function sampleOf(s: CameraStats, now: number): Sample {
+  return { t: now, frames: s.framesEmitted, bytes: s.bytesReceived };
+}
+
 /** Builds the payload from the current cumulative stats and the previous sample. */
 export function statsPayload(s: CameraStats, prev: Sample, now: number): { payload: RtcpStatsPayload; sample: Sample } {
-  const sample: Sample = { at: now, frames: s.framesEmitted, bytes: s.bytesReceived };
-  const dt = (now - prev.at) / 1000;
-  // counters restart with a new session: a negative delta means "since the restart"
-  const dFrames = s.framesEmitted >= prev.frames ? s.framesEmitted - prev.frames : s.framesEmitted;
-  const dBytes = s.bytesReceived >= prev.bytes ? s.bytesReceived - prev.bytes : s.bytesReceived;
-  const fps = dt > 0 ? dFrames / dt : s.fps;
-  const kbps = dt > 0 ? (dBytes * 8) / dt / 1000 : s.bitrateKbps;
+  const sample = sampleOf(s, now);
+  // no time since the previous payload: the session's own (sliding-window) rates
+  const rates = rateBetween(prev, sample) ?? { fps: round(s.fps, 2), bitrateKbps: round(s.bitrateKbps, 1) };
   return {
     sample,
     payload: {
@@ -41,8 +41,8 @@ export function statsPayload(s: CameraStats, prev: Sample, now: number): { paylo
       jitterMs: s.jitterMs === null ? null : round(s.jitterMs, 3),
       framesEmitted: s.framesEmitted,
       framesDropped: s.framesDropped,
-      fps: round(fps, 2),
-      bitrateKbps: round(kbps, 1),
+      fps: rates.fps,
+      bitrateKbps: rates.bitrateKbps,
       senderReport: s.senderReport ? { ...s.senderReport } : null,
       transport: s.transport,
       state: s.state,

@@ -29,6 +29,7 @@
 import { CameraError, reasonForStatus, socketErrorReason } from '../../errors';
 import type { Authenticator } from '../../rtsp/auth';
 import { redactText } from '../../rtsp/redact';
+import { secretList } from '../../rtsp/credentials';
 import { retryAfterMs } from '../../rtsp/retry-after';
 import { ReadSlab } from '../read-slab';
 import { HttpHeadReader, type HttpResponseHead } from '../http-head';
@@ -102,8 +103,7 @@ function getStatusError(head: HttpResponseHead, where: string): CameraError {
 export async function openHttpTunnel(o: HttpTunnelOptions): Promise<HttpTunnel> {
   const timeoutMs = o.timeoutMs ?? 10000;
   const where = `${o.host}:${o.port}`;
-  const secrets = [o.password ?? ''].filter((s) => s.length > 0);
-  if (o.password) secrets.push(encodeURIComponent(o.password));
+  const secrets = secretList(o.password);
   const log = (level: 'debug' | 'info', msg: string): void => o.logger?.(level, redactText(msg, secrets));
   const legs: Leg[] = [];
   let timer: NodeJS.Timeout | undefined;
