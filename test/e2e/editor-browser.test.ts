@@ -266,8 +266,14 @@ describe('editor in Chromium: camera config, connection test, deploy, no passwor
       for (const [i, name] of ['03 Reception statistics', '04 Snapshot on request'].entries()) {
         await p.evaluate(`RED.actions.invoke('core:show-examples-import-dialog')`);
         const browser = p.locator('#red-ui-clipboard-dialog-import-tab-examples');
-        await browser.locator('.red-ui-treeList-label', { hasText: PACKAGE }).first().click();
-        await browser.locator('.red-ui-treeList-label', { hasText: name }).first().click();
+        // the package's folder opens on a click (and Node-RED may remember it open: then a click
+        // would close it): click until the example shows, at most three times
+        const example = browser.locator('.red-ui-treeList-label', { hasText: name }).first();
+        for (let k = 0; k < 3 && !(await example.isVisible()); k++) {
+          await browser.locator('.red-ui-treeList-label', { hasText: PACKAGE }).first().click();
+          await example.waitFor({ state: 'visible', timeout: 5000 }).catch(() => undefined);
+        }
+        await example.click();
         await p.locator('#red-ui-clipboard-dialog-ok').click();
         if (i > 0) {
           // the camera exists already: Node-RED asks, and "Import copy" reuses the config node
