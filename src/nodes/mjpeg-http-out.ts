@@ -10,9 +10,8 @@
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Request, Response } from 'express';
 import { MjpegViewers } from '../http/mjpeg-viewers';
-import type { CameraErrorReason } from '../errors';
 import type { CameraUser, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter, findOptionalCamera, isJpeg, OperationalError } from './lib/camera-user';
+import { cameraUser, findOptionalCamera, isJpeg, OperationalError } from './lib/camera-user';
 import { mountGetRoutes, normalizePath, type RouteApp, type RouteSettings } from './lib/http-route';
 import { PathClaims, type PathClaimant } from './lib/path-claims';
 import { editorOverlap, nodeRouteOverlaps } from './lib/route-overlap';
@@ -178,10 +177,8 @@ export = function (RED: NodeAPI): void {
       const unmount = mountGetRoutes(app, settings, (p) => p === path || p === `${path}/snapshot.jpg`, onRequest);
       if (camera) {
         const cam = camera;
-        const errors = new ErrorReporter(node, () => cam.topic);
-        user = {
-          id: node.id,
-          cameraStatus: (s: NodeStatus) => {
+        user = cameraUser(node, cam, {
+          status: (s: NodeStatus) => {
             cameraStatus = s;
             if (s.fill === 'red') {
               // the viewers see why there is no picture; snapshots answer 503 with it
@@ -195,18 +192,16 @@ export = function (RED: NodeAPI): void {
             }
             showStatus();
           },
-          cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-          cameraFrame: (frame: SharedFrame) => {
+          frame: (frame: SharedFrame) => {
             if (closed) return;
-            errors.reset();
             const i = frame.info;
             hub.push(frame.take(), { capturedAt: i.capturedAt ?? i.receivedAt, width: i.width, height: i.height });
           },
-          cameraIdle: () => {
+          idle: () => {
             hub.setDown(null);
             hub.clearLatest();
           },
-        };
+        });
         cam.register(user);
       }
       showStatus();

@@ -16,9 +16,8 @@ import { MotionDetector, type MotionFrame } from '../motion/detector';
 import { EventTracker, type MotionEvent } from '../motion/events';
 import { normalizeRects } from '../motion/mask';
 import { RateGate } from '../camera/rate-gate';
-import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter, findOptionalCamera, isJpeg } from './lib/camera-user';
+import { cameraUser, findOptionalCamera, isJpeg } from './lib/camera-user';
 import { flagField, numberField } from './lib/fields';
 
 interface MotionDef extends NodeDef {
@@ -191,20 +190,14 @@ export = function (RED: NodeAPI): void {
       camera = chosen;
       const cam = chosen;
       topic = cam.topic;
-      const errors = new ErrorReporter(node, () => cam.topic);
-      user = {
-        id: node.id,
-        cameraStatus: (s: NodeStatus) => {
+      user = cameraUser(node, cam, {
+        status: (s: NodeStatus) => {
           cameraStatus = s;
           if (s.fill === 'red' || s.fill === 'yellow') show(s);
           else if (!node.counts.analysed) show(s);
         },
-        cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-        cameraFrame: (frame: SharedFrame) => {
-          errors.reset();
-          frameIn(() => frame.take(), frame.info.receivedAt);
-        },
-      };
+        frame: (frame: SharedFrame) => frameIn(() => frame.take(), frame.info.receivedAt),
+      });
       cam.register(user);
       // frames are wanted all the time, also from a camera that connects on demand
       cam.setDemand(user, true);

@@ -16,9 +16,8 @@ import { basename, isAbsolute, resolve, sep } from 'node:path';
 import { Recorder, type ClipInfo, type RecorderState } from '../record/recorder';
 import { CLIP_NAME, listClips } from '../record/retention';
 import { replayClip } from '../record/replay';
-import type { CameraErrorReason } from '../errors';
 import type { CameraUser, RtspCameraNode, SharedFrame } from './lib/camera-contract';
-import { ErrorReporter, findOptionalCamera, isJpeg } from './lib/camera-user';
+import { cameraUser, findOptionalCamera, isJpeg } from './lib/camera-user';
 import { numberField } from './lib/fields';
 
 interface RecordDef extends NodeDef {
@@ -152,20 +151,15 @@ export = function (RED: NodeAPI): void {
       camera = chosen;
       const cam = chosen;
       topic = cam.topic;
-      const errors = new ErrorReporter(node, () => cam.topic);
-      user = {
-        id: node.id,
-        cameraStatus: (s: NodeStatus) => {
+      user = cameraUser(node, cam, {
+        status: (s: NodeStatus) => {
           cameraStatus = s;
           showStatus();
         },
-        cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-        cameraFrame: (frame: SharedFrame) => {
-          if (closed) return;
-          errors.reset();
-          recorder.push(frame.take(), frame.info.receivedAt);
+        frame: (frame: SharedFrame) => {
+          if (!closed) recorder.push(frame.take(), frame.info.receivedAt);
         },
-      };
+      });
       cam.register(user);
       // the pre-roll needs frames all the time, also from a camera that connects on demand
       cam.setDemand(user, true);

@@ -6,9 +6,7 @@
  * rates that match what they report.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import type { CameraErrorReason } from '../errors';
-import type { CameraUser } from './lib/camera-contract';
-import { findCamera, ErrorReporter } from './lib/camera-user';
+import { findCamera, cameraUser } from './lib/camera-user';
 import { numberField } from './lib/fields';
 import { sampleOf, statsPayload, type RtcpStatsPayload, type Sample } from './lib/stats-payload';
 
@@ -30,18 +28,10 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const camera = findCamera(RED, node, def.camera);
     if (!camera) return;
-    const errors = new ErrorReporter(node, () => camera.topic);
     const interval = numberField(def.interval, 0, 86400, DEFAULT_INTERVAL_S);
     let timer: NodeJS.Timeout | null = null;
 
-    const user: CameraUser = {
-      id: node.id,
-      cameraStatus: (s: NodeStatus) => {
-        if (s.fill === 'green') errors.reset();
-        node.status(s);
-      },
-      cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-    };
+    const user = cameraUser(node, camera, { status: (s: NodeStatus) => node.status(s) });
     camera.register(user);
     let prev: Sample = sampleOf(camera.stats(), Date.now());
 

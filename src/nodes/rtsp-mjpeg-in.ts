@@ -11,12 +11,11 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { FrameInfo } from '../camera/types';
-import type { CameraErrorReason } from '../errors';
-import { findCamera, ErrorReporter, OperationalError } from './lib/camera-user';
+import { findCamera, cameraUser, OperationalError } from './lib/camera-user';
 import { FrameRateGate } from './lib/frame-gate';
 import { flagField, maxFpsField, snapshotMaxAgeMs } from './lib/fields';
 import { senderStatus } from './lib/status';
-import type { CameraUser, SharedFrame } from './lib/camera-contract';
+import type { SharedFrame } from './lib/camera-contract';
 
 interface MjpegInDef extends NodeDef {
   camera?: string | undefined;
@@ -71,7 +70,6 @@ export = function (RED: NodeAPI): void {
     const gate = new FrameRateGate(maxFps);
     const requestOnly = def.mode === 'request';
     const maxAge = snapshotMaxAgeMs(def.maxAge);
-    const errors = new ErrorReporter(node, () => camera.topic);
     let pending: { jpeg: Buffer; info: FrameInfo } | null = null;
     let flush: NodeJS.Immediate | null = null;
     const waiters = new Set<Waiter>();
@@ -110,17 +108,14 @@ export = function (RED: NodeAPI): void {
       snapshotDemand();
     };
 
-    const user: CameraUser = {
-      id: node.id,
-      cameraStatus: (s: NodeStatus) => {
+    const user = cameraUser(node, camera, {
+      status: (s: NodeStatus) => {
         if (s.fill === 'red' && waiters.size > 0) failWaiters(new OperationalError('no frame', `no fresh frame: the camera is failing (${String(s.text ?? '')})`));
         // a stopped stream node says so, whatever its camera does
         node.status(!started && !requestOnly && Object.keys(s).length > 0 ? STOPPED : own(s));
       },
-      cameraError: (reason: CameraErrorReason, message: string) => errors.report(reason, message),
-      cameraFrame: (frame: SharedFrame) => {
+      frame: (frame: SharedFrame) => {
         if (closed) return;
-        errors.reset();
         if (waiters.size > 0) {
           for (const w of [...waiters]) answer(w, Buffer.from(frame.take()), frame.info);
           snapshotDemand();
@@ -138,7 +133,7 @@ export = function (RED: NodeAPI): void {
         pending = { jpeg: frame.take(), info: frame.info };
         if (!flush) flush = setImmediate(sendPending);
       },
-    };
+    });
 
     /** an on-demand camera stays connected while a snapshot waits */
     const snapshotDemand = (): void => camera.setDemand(user, waiters.size > 0, 'snapshot');

@@ -5,9 +5,9 @@
  * node.error for that: Catch nodes ignore errors reported without one), and do not repeat
  * the same failure on every retry.
  */
-import type { Node, NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import type { CameraErrorReason } from '../../errors';
-import type { RtspCameraNode } from './camera-contract';
+import type { CameraUser, RtspCameraNode, SharedFrame } from './camera-contract';
 
 /**
  * What Node-RED gets for an expected camera failure: msg.error.message is the reason and the
@@ -83,4 +83,38 @@ export class ErrorReporter {
   reset(): void {
     this.lastReason = null;
   }
+}
+
+/** What a node does with its camera's events (see CameraUser). */
+export interface CameraHandlers {
+  status(s: NodeStatus): void;
+  frame?(frame: SharedFrame): void;
+  idle?(): void;
+}
+
+/**
+ * The CameraUser of `node`: its camera's failures reach Catch nodes once per reason
+ * (ErrorReporter). A frame makes the next failure news again; for a node that takes no
+ * frames, a green status (the camera plays) does. A camera that plays and stalls again and
+ * again is so reported once, not once per reconnect.
+ */
+export function cameraUser(node: Node, camera: RtspCameraNode, h: CameraHandlers): CameraUser {
+  const errors = new ErrorReporter(node, () => camera.topic);
+  const user: CameraUser = {
+    id: node.id,
+    cameraStatus: (s) => {
+      if (!h.frame && s.fill === 'green') errors.reset();
+      h.status(s);
+    },
+    cameraError: (reason, message) => errors.report(reason, message),
+  };
+  const { frame, idle } = h;
+  if (frame) {
+    user.cameraFrame = (f) => {
+      errors.reset();
+      frame(f);
+    };
+  }
+  if (idle) user.cameraIdle = idle;
+  return user;
 }
